@@ -1,0 +1,544 @@
+"""memcached's classic text protocol as a sans-IO parser (model: h11's receive_data/next_event).
+
+Invariants:
+- ``receive_data(b"")`` means EOF: the complete commands already buffered are still returned,
+  then one ``Close("eof")``; a partial command at EOF is dropped, as memcached drops it.
+- A line ends at LF; one CR before it is stripped (not when the line is a lone CR), and the
+  command stops at a NUL byte, because memcached works on C strings.
+- Tokens are separated by spaces only. After 23 tokens memcached stops splitting (MAX_TOKENS 24);
+  get-family commands keep reading keys past that, every other command then has "too many
+  tokens" and answers ERROR.
+- Without a newline, more than 2048 buffered bytes close the connection unless the line is a
+  get/gets (memcached lets multigets grow); a get line is capped at ``max_get_line`` bytes.
+- A data block is exactly ``<bytes> + 2`` bytes; if its last two are not CRLF the command becomes
+  a bad chunk and parsing resumes right after those bytes, exactly as memcached does. A block
+  whose declared size alone exceeds -I is swallowed as it arrives, never buffered.
+- The parser never raises on client input: errors become ``Reply`` commands in order.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pymcd.config import KEY_MAX_LENGTH, MAX_LINE_LENGTH
+from pymcd.protocol import responses as R
+from pymcd.protocol.commands import (
+    Arithmetic,
+    CacheMemlimit,
+    Close,
+    Command,
+    DebugTime,
+    Delete,
+    FlushAll,
+    Get,
+    GetAndTouch,
+    Quit,
+    Reply,
+    Shutdown,
+    Stats,
+    Store,
+    StoreTooLarge,
+    Touch,
+    Verbosity,
+    Version,
+)
+from pymcd.protocol.numbers import strtol, strtoul, strtoull
+from pymcd.store.results import StoreMode
+
+
+class _NeedData:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA: Final = _NeedData()
+"""Returned by :meth:`TextParser.next_command` when no complete command is buffered."""
+
+MAX_TOKENS = 24  # memcached's token array, including the terminal token
+MAX_GET_LINE = 16 * 1024 * 1024  # memcached grows multiget lines without bound; we cap them
+
+_ERROR: Final = Reply(data=R.ERROR)
+_BAD_FORMAT: Final = Reply(data=R.BAD_FORMAT)
+_SILENT: Final = Reply(data=b"")
+_VERSION: Final = Version()
+_QUIT: Final = Quit()
+
+_STORAGE_MODES: Final = {
+    b"set": StoreMode.SET,
+    b"add": StoreMode.ADD,
+    b"replace": StoreMode.REPLACE,
+    b"append": StoreMode.APPEND,
+    b"prepend": StoreMode.PREPEND,
+    b"cas": StoreMode.CAS,
+}
+
+
+class _PendingStore:
+    """A storage command line whose data block has not fully arrived yet."""
+
+    __slots__ = ("cas_unique", "exptime", "flags", "key", "mode", "noreply", "size")
+
+    def __init__(
+        self,
+        mode: StoreMode,
+        key: bytes,
+        flags: int,
+        exptime: int,
+        size: int,
+        cas_unique: int,
+        noreply: bool,
+    ) -> None:
+        self.mode = mode
+        self.key = key
+        self.flags = flags
+        self.exptime = exptime
+        self.size = size  # data length including the trailing CRLF
+        self.cas_unique = cas_unique
+        self.noreply = noreply
+
+
+def _reply(data: bytes, noreply: bool) -> Reply:
+    """An error or answer, suppressed by noreply exactly where memcached's out_string is."""
+    return _SILENT if noreply else Reply(data=data)
+
+
+class TextParser:
+    """Turns a byte stream into :mod:`pymcd.protocol.commands` objects.
+
+    Feed bytes with :meth:`receive_data`, then call :meth:`next_command` (or :meth:`commands`
+    for everything complete) until it returns ``NEED_DATA``. After a ``Close`` command the
+    parser returns ``NEED_DATA`` forever.
+    """
+
+    __slots__ = (
+        "_buf",
+        "_chunks",
+        "_chunks_size",
+        "_closed",
+        "_eof",
+        "_pending",
+        "_pos",
+        "_search_from",
+        "_swallow",
+        "debugtime_enabled",
+        "item_size_max",
+        "max_get_line",
+    )
+
+    def __init__(
+        self,
+        *,
+        item_size_max: int = 1024 * 1024,
+        debugtime_enabled: bool = False,
+        max_get_line: int = MAX_GET_LINE,
+    ) -> None:
+        self.item_size_max = item_size_max
+        self.debugtime_enabled = debugtime_enabled
+        self.max_get_line = max_get_line
+        self._buf = b""
+        self._pos = 0
+        self._search_from = 0  # where the newline search resumes (linear time on long lines)
+        self._chunks: list[bytes] = []  # received but not yet joined into _buf
+        self._chunks_size = 0
+        self._pending: _PendingStore | None = None
+        self._swallow = 0
+        self._eof = False
+        self._closed = False
+
+    # -- input ---------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Buffer bytes from the peer; ``b""`` means the peer closed its side."""
+        if not data:
+            self._eof = True
+        else:
+            self._chunks.append(data)
+            self._chunks_size += len(data)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet consumed by a command."""
+        return len(self._buf) - self._pos + self._chunks_size
+
+    def _join(self) -> None:
+        if self._chunks:
+            rest = self._buf[self._pos :] if self._pos < len(self._buf) else b""
+            self._search_from -= self._pos
+            self._buf = rest + b"".join(self._chunks) if rest else b"".join(self._chunks)
+            self._pos = 0
+            self._chunks.clear()
+            self._chunks_size = 0
+
+    # -- output --------------------------------------------------------------------------
+
+    def commands(self) -> list[Command]:
+        """Every complete command buffered so far (possibly none), in order."""
+        out: list[Command] = []
+        append = out.append
+        while True:
+            command = self.next_command()
+            if command is NEED_DATA:
+                return out
+            append(command)  # type: ignore[arg-type]
+
+    def next_command(self) -> Command | _NeedData:
+        """The next complete command, or ``NEED_DATA``."""
+        if self._closed:
+            return NEED_DATA
+        while True:
+            if self._swallow:
+                if not self._consume_swallowed():
+                    return self._at_end()
+                continue
+            if self._pending is not None:
+                command = self._maybe_finish_store(self._pending)
+                if command is None:
+                    return self._at_end()
+                return command
+            buf = self._buf
+            nl = buf.find(b"\n", self._search_from)
+            if nl < 0:
+                if self._chunks:
+                    self._join()
+                    continue
+                self._search_from = len(buf)
+                too_long = self._check_unterminated()
+                if too_long is not None:
+                    return too_long
+                return self._at_end()
+            start = self._pos
+            self._pos = self._search_from = nl + 1
+            end = nl - 1 if nl - start > 1 and buf[nl - 1] == 13 else nl
+            line = buf[start:end]
+            if b"\0" in line:
+                line = line[: line.index(b"\0")]
+            command = self._parse_line(line)
+            if command is None:
+                continue  # a storage header: its data block comes next
+            if type(command) is Close:
+                self._closed = True
+            return command
+
+    def _at_end(self) -> Command | _NeedData:
+        if self._eof:
+            self._closed = True
+            return Close(reason="eof")
+        return NEED_DATA
+
+    def _check_unterminated(self) -> Close | None:
+        """memcached's rule for a partial line longer than 2048 bytes (try_read_command_ascii)."""
+        size = len(self._buf) - self._pos
+        if size <= MAX_LINE_LENGTH:
+            return None
+        head = self._buf[self._pos : self._pos + 110]
+        stripped = head.lstrip(b" ")
+        if len(head) - len(stripped) <= 100 and (
+            stripped.startswith(b"get ") or stripped.startswith(b"gets ")
+        ):
+            if size <= self.max_get_line:
+                return None
+        self._closed = True
+        return Close(reason="line too long")
+
+    def _consume_swallowed(self) -> bool:
+        """Discard bytes of a too-large data block; True once all of it is gone."""
+        self._join()
+        available = len(self._buf) - self._pos
+        take = min(available, self._swallow)
+        self._pos += take
+        self._search_from = self._pos
+        self._swallow -= take
+        return self._swallow == 0
+
+    def _maybe_finish_store(self, pending: _PendingStore) -> Command | None:
+        if self.buffered < pending.size:
+            return None
+        self._join()
+        start = self._pos
+        end = start + pending.size
+        block = self._buf[start:end]
+        self._pos = self._search_from = end
+        self._pending = None
+        return Store(
+            mode=pending.mode,
+            key=pending.key,
+            flags=pending.flags,
+            exptime=pending.exptime,
+            data=block,
+            cas_unique=pending.cas_unique,
+            noreply=pending.noreply,
+            bad_chunk=not block.endswith(b"\r\n"),
+        )
+
+    # -- lines ---------------------------------------------------------------------------
+
+    def _parse_line(self, line: bytes) -> Command | None:
+        tokens = line.split(b" ")
+        if b"" in tokens:
+            tokens = [t for t in tokens if t]
+        # memcached's ntokens counts the terminal token; after 23 real ones it stops splitting.
+        ntokens = len(tokens) + 1
+        if ntokens > MAX_TOKENS:
+            ntokens = MAX_TOKENS
+        if ntokens < 2 or len(tokens[0]) < 2:
+            return _ERROR
+        name = tokens[0]
+        first = name[0]
+        if first == 103:  # 'g'
+            if name == b"get":
+                return self._get(tokens, False)
+            if name == b"gets":
+                return self._get(tokens, True)
+            if name == b"gat" or name == b"gats":
+                return self._gat(tokens, name == b"gats")
+            return _ERROR
+        mode = _STORAGE_MODES.get(name)
+        if mode is not None:
+            return self._storage(mode, tokens, ntokens)
+        handler = _SIMPLE.get(name)
+        if handler is not None:
+            return handler(self, tokens, ntokens)
+        if name == b"mn":
+            return Reply(data=R.MN)
+        if first in _BRANCHED_LETTERS or (first == 109 and len(name) == 2):
+            # memcached switches on the first letter first: an unknown command under one of
+            # these letters is a plain ERROR (meta commands other than mn arrive later).
+            return _ERROR
+        if tokens[ntokens - 2].startswith(b"HTTP/"):
+            return Close(reason="http request")
+        return _ERROR
+
+    def _get(self, tokens: list[bytes], with_cas: bool) -> Command:
+        if len(tokens) < 2:
+            return _ERROR
+        keys = tokens[1:]
+        for index, key in enumerate(keys):
+            if len(key) > KEY_MAX_LENGTH:
+                return Get(keys=keys[:index], with_cas=with_cas, key_too_long=True)
+        return Get(keys=keys, with_cas=with_cas)
+
+    def _gat(self, tokens: list[bytes], with_cas: bool) -> Command:
+        if len(tokens) < 2:
+            return _ERROR
+        exptime = strtol(tokens[1])
+        if exptime is None:
+            return Reply(data=R.INVALID_EXPTIME)
+        keys = tokens[2:]
+        for index, key in enumerate(keys):
+            if len(key) > KEY_MAX_LENGTH:
+                return GetAndTouch(
+                    exptime=exptime, keys=keys[:index], with_cas=with_cas, key_too_long=True
+                )
+        return GetAndTouch(exptime=exptime, keys=keys, with_cas=with_cas)
+
+    def _storage(self, mode: StoreMode, tokens: list[bytes], ntokens: int) -> Command | None:
+        has_cas = mode is StoreMode.CAS
+        base = 7 if has_cas else 6
+        if ntokens != base and ntokens != base + 1:
+            return _ERROR
+        noreply = tokens[-1] == b"noreply"
+        key = tokens[1]
+        if len(key) > KEY_MAX_LENGTH:
+            return _reply(R.BAD_FORMAT, noreply)
+        flags = strtoul(tokens[2])
+        exptime = strtol(tokens[3])
+        size = strtol(tokens[4])
+        if flags is None or exptime is None or size is None:
+            return _reply(R.BAD_FORMAT, noreply)
+        cas_unique = 0
+        if has_cas:
+            parsed_cas = strtoull(tokens[5])
+            if parsed_cas is None:
+                return _reply(R.BAD_FORMAT, noreply)
+            cas_unique = parsed_cas
+        if size < 0 or size > 0x7FFFFFFF - 2:
+            return _reply(R.BAD_FORMAT, noreply)
+        if size > self.item_size_max:
+            # Certainly too large: answer now and discard the block as it streams in.
+            self._swallow = size + 2
+            return StoreTooLarge(mode=mode, key=key, noreply=noreply)
+        self._pending = _PendingStore(mode, key, flags, exptime, size + 2, cas_unique, noreply)
+        return None
+
+    # -- the other commands, each (self, tokens, ntokens) -> Command ----------------------
+
+    def _delete(self, tokens: list[bytes], ntokens: int) -> Command:
+        if not 3 <= ntokens <= 5:
+            return _ERROR
+        noreply = False
+        if ntokens > 3:
+            hold_is_zero = tokens[2] == b"0"
+            noreply = tokens[ntokens - 2] == b"noreply"
+            valid = (ntokens == 4 and (hold_is_zero or noreply)) or (
+                ntokens == 5 and hold_is_zero and noreply
+            )
+            if not valid:
+                return _reply(R.DELETE_USAGE, noreply)
+        if len(tokens[1]) > KEY_MAX_LENGTH:
+            return _reply(R.BAD_FORMAT, noreply)
+        return Delete(key=tokens[1], noreply=noreply)
+
+    def _arithmetic(self, tokens: list[bytes], ntokens: int) -> Command:
+        if ntokens != 4 and ntokens != 5:
+            return _ERROR
+        noreply = tokens[ntokens - 2] == b"noreply"
+        if len(tokens[1]) > KEY_MAX_LENGTH:
+            return _reply(R.BAD_FORMAT, noreply)
+        delta = strtoull(tokens[2])
+        if delta is None:
+            return _reply(R.INVALID_DELTA, noreply)
+        return Arithmetic(key=tokens[1], delta=delta, incr=tokens[0] == b"incr", noreply=noreply)
+
+    def _touch(self, tokens: list[bytes], ntokens: int) -> Command:
+        if ntokens != 4 and ntokens != 5:
+            return _ERROR
+        noreply = tokens[ntokens - 2] == b"noreply"
+        if len(tokens[1]) > KEY_MAX_LENGTH:
+            return _reply(R.BAD_FORMAT, noreply)
+        exptime = strtol(tokens[2])
+        if exptime is None:
+            return _reply(R.INVALID_EXPTIME, noreply)
+        return Touch(key=tokens[1], exptime=exptime, noreply=noreply)
+
+    def _flush_all(self, tokens: list[bytes], ntokens: int) -> Command:
+        if not 2 <= ntokens <= 4:
+            return _ERROR
+        noreply = tokens[ntokens - 2] == b"noreply"
+        delay = 0
+        if ntokens != (3 if noreply else 2):
+            parsed = strtol(tokens[1])
+            if parsed is None:
+                return FlushAll(noreply=noreply, bad_delay=True)
+            delay = parsed
+        return FlushAll(delay=delay, noreply=noreply)
+
+    def _version(self, tokens: list[bytes], ntokens: int) -> Command:
+        return _VERSION
+
+    def _quit(self, tokens: list[bytes], ntokens: int) -> Command:
+        return _QUIT
+
+    def _verbosity(self, tokens: list[bytes], ntokens: int) -> Command:
+        if ntokens != 3 and ntokens != 4:
+            return _ERROR
+        noreply = tokens[ntokens - 2] == b"noreply"
+        level = strtoul(tokens[1])
+        if level is None:
+            return _reply(R.BAD_FORMAT, noreply)
+        return Verbosity(level=level, noreply=noreply)
+
+    def _shutdown(self, tokens: list[bytes], ntokens: int) -> Command:
+        if ntokens == 2:
+            return Shutdown(graceful=False)
+        if ntokens == 3 and tokens[1] == b"graceful":
+            return Shutdown(graceful=True)
+        return Shutdown(valid=False)
+
+    def _cache_memlimit(self, tokens: list[bytes], ntokens: int) -> Command:
+        if ntokens != 3 and ntokens != 4:
+            return _ERROR
+        noreply = tokens[ntokens - 2] == b"noreply"
+        megabytes = strtoul(tokens[1])
+        if megabytes is None:
+            return _reply(R.ERROR, noreply)
+        return CacheMemlimit(megabytes=megabytes, noreply=noreply)
+
+    def _stats(self, tokens: list[bytes], ntokens: int) -> Command:
+        return Stats(args=tuple(tokens[1 : ntokens - 1]))
+
+    def _bget(self, tokens: list[bytes], ntokens: int) -> Command:
+        return self._get(tokens, False)
+
+    def _debugtime(self, tokens: list[bytes], ntokens: int) -> Command:
+        if not self.debugtime_enabled:
+            return _ERROR
+        if ntokens < 3:
+            return _ERROR
+        seconds = strtol(tokens[1])
+        if seconds is None:
+            return _ERROR
+        return DebugTime(seconds=seconds)
+
+    def _unsupported(self, tokens: list[bytes], ntokens: int) -> Command:
+        return Reply(data=_feature_off_reply(tokens, ntokens))
+
+
+def _feature_off_reply(tokens: list[bytes], ntokens: int) -> bytes:
+    """What memcached 1.6.18 answers for commands whose feature pymcd keeps switched off.
+
+    pymcd runs as memcached started with ``-o no_lru_crawler,slab_reassign=0`` (off) and
+    ``-W`` (no watch): the replies below are memcached's for that configuration.
+    """
+    name = tokens[0]
+    noreply = tokens[ntokens - 2] == b"noreply" if ntokens >= 3 else False
+    if name == b"lru_crawler":
+        sub = tokens[1] if len(tokens) > 1 else b""
+        if ntokens == 4 and sub in (b"crawl", b"metadump"):
+            return b"CLIENT_ERROR lru crawler disabled\r\n"
+        if ntokens == 4 and sub in (b"tocrawl", b"sleep"):
+            value = strtoul(tokens[2])
+            if value is None:
+                return R.BAD_FORMAT
+            if sub == b"sleep" and value > 1000000:
+                return b"CLIENT_ERROR sleep must be one second or less\r\n"
+            return R.OK
+        if ntokens == 3 and sub in (b"enable", b"disable"):
+            return R.OK
+        return R.ERROR
+    if name == b"slabs":
+        if ntokens == 5 and tokens[1] == b"reassign":
+            return b"CLIENT_ERROR slab reassignment disabled\r\n"
+        if ntokens >= 4 and tokens[1] == b"automove":
+            if tokens[2] == b"ratio":
+                return R.OK if ntokens >= 5 and _is_double(tokens[3]) else R.ERROR
+            level = strtoul(tokens[2])
+            if level is None:
+                return b"" if noreply else R.BAD_FORMAT
+            return (b"" if noreply else R.OK) if level <= 2 else R.ERROR
+        return R.ERROR
+    if name == b"watch":
+        return b"" if noreply else b"CLIENT_ERROR watch commands not allowed\r\n"
+    if name == b"lru":
+        if ntokens < 3:
+            return R.ERROR
+        return R.ERROR  # lru tune/mode/temp_ttl: no segmented LRU to tune in pymcd
+    if name == b"extstore":
+        return R.ERROR if ntokens < 4 else (b"" if noreply else R.OK)
+    if name == b"refresh_certs":
+        return b"Error TLS not enabled\r\n"
+    return R.ERROR
+
+
+def _is_double(token: bytes) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+_BRANCHED_LETTERS: Final = frozenset(b"gsacidt")
+
+_SIMPLE: Final = {
+    b"delete": TextParser._delete,
+    b"incr": TextParser._arithmetic,
+    b"decr": TextParser._arithmetic,
+    b"touch": TextParser._touch,
+    b"flush_all": TextParser._flush_all,
+    b"version": TextParser._version,
+    b"quit": TextParser._quit,
+    b"verbosity": TextParser._verbosity,
+    b"shutdown": TextParser._shutdown,
+    b"cache_memlimit": TextParser._cache_memlimit,
+    b"stats": TextParser._stats,
+    b"bget": TextParser._bget,
+    b"debugtime": TextParser._debugtime,
+    b"lru_crawler": TextParser._unsupported,
+    b"slabs": TextParser._unsupported,
+    b"watch": TextParser._unsupported,
+    b"lru": TextParser._unsupported,
+    b"extstore": TextParser._unsupported,
+    b"refresh_certs": TextParser._unsupported,
+}
