@@ -1,31 +1,5 @@
-"""What the store answers: enums, never protocol text (memcached's ``enum store_item_type``)."""
+"""Re-export of :mod:`pymcd.results` (the store's answers) for code inside the store."""
 
-from __future__ import annotations
+from pymcd.results import DeltaResult, StoreMode, StoreResult
 
-import enum
-
-
-class StoreMode(enum.Enum):
-    SET = "set"
-    ADD = "add"
-    REPLACE = "replace"
-    APPEND = "append"
-    PREPEND = "prepend"
-    CAS = "cas"
-
-
-class StoreResult(enum.Enum):
-    STORED = "STORED"
-    NOT_STORED = "NOT_STORED"
-    EXISTS = "EXISTS"
-    NOT_FOUND = "NOT_FOUND"
-    TOO_LARGE = "TOO_LARGE"  # item bigger than -I (or than the largest slab class)
-    NO_MEMORY = "NO_MEMORY"  # no chunk free and eviction impossible or disabled (-M)
-
-
-class DeltaResult(enum.Enum):
-    """Failures of incr/decr; success returns the new value as an int."""
-
-    NOT_FOUND = "NOT_FOUND"
-    NON_NUMERIC = "NON_NUMERIC"
-    NO_MEMORY = "NO_MEMORY"
+__all__ = ["DeltaResult", "StoreMode", "StoreResult"]

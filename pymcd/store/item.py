@@ -1,0 +1,65 @@
+"""One cached item, kept as small as Python allows (memory per item is the store's budget).
+
+Invariants:
+- ``data`` is the value *including* its trailing ``b"\\r\\n"``, exactly as memcached stores it, so
+  a reply can send it without copying; ``len(data) - 2`` is the value length.
+- ``exptime`` and ``time`` are memcached relative times (seconds since ``process_started``);
+  ``exptime == 0`` means never. ``time`` is when the item was linked or last bumped in its LRU.
+- ``cas`` is the unique given when the item was linked (or rewritten in place by incr/decr);
+  always 0 when cas is disabled (``-C``).
+- ``clsid`` is the slab class whose LRU holds the item (the largest class for chunked items).
+- ``prev``/``next`` are the intrusive LRU links (``prev`` toward the head = most recently used);
+  they belong to :mod:`pymcd.store.lru` and are ``None`` when the item is not linked.
+- An item is "linked" exactly while the store's key index maps its key to it. Callers outside the
+  store must treat items as read-only snapshots.
+"""
+
+from __future__ import annotations
+
+
+class Item:
+    """A linked (or just unlinked) cache entry; see the module comment for the field rules."""
+
+    __slots__ = (
+        "cas",
+        "clsid",
+        "data",
+        "exptime",
+        "fetched",
+        "flags",
+        "key",
+        "next",
+        "prev",
+        "time",
+    )
+
+    def __init__(
+        self,
+        key: bytes,
+        data: bytes,
+        flags: int,
+        exptime: int,
+        time: int,
+        cas: int,
+        clsid: int,
+    ) -> None:
+        self.key = key
+        self.data = data
+        self.flags = flags
+        self.exptime = exptime
+        self.time = time
+        self.cas = cas
+        self.clsid = clsid
+        self.fetched = False  # memcached's ITEM_FETCHED: read at least once since it was linked
+        self.prev: Item | None = None
+        self.next: Item | None = None
+
+    @property
+    def value_length(self) -> int:
+        return len(self.data) - 2
+
+    def __repr__(self) -> str:
+        return (
+            f"Item(key={self.key!r}, value_length={len(self.data) - 2}, flags={self.flags}, "
+            f"exptime={self.exptime}, time={self.time}, cas={self.cas}, clsid={self.clsid})"
+        )

@@ -1,0 +1,904 @@
+"""The cache: memcached 1.6.18's ``items.c`` / ``slabs.c`` / ``do_store_item`` semantics in Python.
+
+Invariants:
+- ``_items`` maps a key to its linked :class:`Item`; an item is in ``_items`` iff it is in the LRU
+  of ``_classes[item.clsid]``. ``curr_items == len(_items)``; ``bytes`` is the sum of the linked
+  items' ``ITEM_ntotal``.
+- Memory is accounted in memcached's units: pages of ``slab_page_size`` handed to a class on
+  demand while ``total_malloced + page <= limit`` (every class may take its first page beyond the
+  limit, as ``do_slabs_newslab`` allows); each linked item holds one chunk of its class, or the
+  header and data chunks of :meth:`SlabGeometry.chunk_classes` when it is chunked. Pages are never
+  returned (memcached's slab rebalancer and memory-shrinking mover are not emulated).
+- Besides memcached's accounting, the Python objects behind the items are charged
+  ``PYTHON_ITEM_OVERHEAD + len(key) + len(data)`` against a second budget of
+  ``max(2 * limit, limit + 16 MiB)``: only tiny items reach it before the slab limit, and then the
+  store evicts (or reports no memory with ``-M``) earlier than memcached would, so the process
+  stays within about twice its configured memory.
+- Time is ``self.time.current_time`` (memcached relative seconds), read once per call; nothing
+  here reads a clock or sleeps.
+- Expiry is lazy as in memcached: an item with ``0 < exptime <= now`` is removed when a command
+  finds it (``get_expired``) or when an allocation finds it at an LRU tail (``reclaimed``). The
+  LRU crawler is not emulated. Items invalidated by ``flush_all`` are removed when the flush takes
+  effect (memcached's LRU maintainer does that within milliseconds), counted as ``reclaimed``.
+- Eviction takes the LRU tail of the class that needs a chunk; a run of expired/flushed items at
+  the tail (at most 5, memcached's ``lru_pull_tail`` depth) is reclaimed instead, and then nothing
+  live is evicted in that pass (in memcached the maintainer thread reclaims them first).
+- Cas uniques come from one counter, taken exactly where memcached calls ``get_cas_id``: every
+  link of a new item, an in-place incr/decr, and an immediate ``flush_all`` (with cas on).
+
+Counters kept here (the dispatcher must not count them again):
+    per class: get_hits, cmd_set, delete_hits, incr_hits, decr_hits, cas_hits, cas_badval,
+    touch_hits, and the ``stats items`` family (evicted, reclaimed, outofmemory, ...);
+    global: get_expired, get_flushed, total_items (summed per-class counters appear in
+    :meth:`Store.global_stats` under memcached's global names, including ``cmd_set``).
+Left to the dispatcher: cmd_get, get_misses, cmd_touch, touch_misses, delete_misses,
+incr_misses, decr_misses, cas_misses (from ``StoreResult.NOT_FOUND`` of a cas), store_too_large,
+store_no_memory, cmd_flush.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from typing import Final
+
+from pymcd.clock import ServerTime, realtime
+from pymcd.config import ITEM_UPDATE_INTERVAL, Settings
+from pymcd.store.item import Item
+from pymcd.store.lru import ClassLRU
+from pymcd.store.results import DeltaResult, StoreMode, StoreResult
+from pymcd.store.slabs import SlabGeometry
+
+# Python bytes behind one item beyond its key and value: the slotted Item with its GC header
+# (112), two bytes-object headers (2 x 33), the cas int (32), a share of the key index and
+# allocator slack (~100): measured 300-330 bytes per item when filled to eviction.
+PYTHON_ITEM_OVERHEAD: Final = 310
+PYTHON_BUDGET_FLOOR: Final = 16 * 1024 * 1024
+LRU_PULL_TAIL_DEPTH: Final = 5  # items.c lru_pull_tail: tries = 5
+ALLOC_PULL_ATTEMPTS: Final = 10  # items.c do_item_alloc_pull: for (i = 0; i < 10; i++)
+CACHEDUMP_MEMLIMIT: Final = 2 * 1024 * 1024  # items.c item_cachedump: 2MB max response
+# Bytes of one cachedump line besides key and numbers ("ITEM ", " [", " b; ", " s]", CRLF) and
+# of the terminator memcached reserves ("END\r\n\0"); the store only needs their lengths.
+CACHEDUMP_LINE_OVERHEAD: Final = 16
+CACHEDUMP_TERMINATOR: Final = 6
+UINT64_MASK: Final = (1 << 64) - 1
+_NEVER: Final = 1 << 62
+
+# strtoull(str, &end, 10) as safe_strtoull uses it: C-locale isspace, optional sign, digits.
+_STRTOULL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)([0-9]+)")
+_C_SPACE_OR_NUL = frozenset(b" \t\n\v\f\r\0")
+
+_SLAB_COUNTERS: Final = (
+    "get_hits",
+    "cmd_set",
+    "delete_hits",
+    "incr_hits",
+    "decr_hits",
+    "cas_hits",
+    "cas_badval",
+    "touch_hits",
+)
+_ITEM_COUNTERS: Final = (
+    "evicted",
+    "evicted_nonzero",
+    "evicted_time",
+    "outofmemory",
+    "reclaimed",
+    "expired_unfetched",
+    "evicted_unfetched",
+    "moves_to_cold",
+    "direct_reclaims",
+)
+
+
+def parse_counter(data: bytes) -> int | None:
+    """memcached's ``safe_strtoull`` applied to a stored value (``data`` includes its CRLF).
+
+    Leading C whitespace and one sign are accepted, the digits must be followed by whitespace or
+    NUL (so ``"12 abc"`` is 12 but ``"12abc"`` is not a number), values above 2**64-1 are
+    rejected, and a ``-`` is applied modulo 2**64 and then refused only when the result does not
+    fit a signed 64-bit integer (so ``"-0"`` is 0 and ``"-9223372036854775809"`` is 2**63-1).
+    Returns ``None`` for anything memcached calls non-numeric.
+    """
+    match = _STRTOULL.match(data)
+    if match is None:
+        return None
+    end = match.end()
+    if end < len(data) and data[end] not in _C_SPACE_OR_NUL:
+        return None
+    value = int(match.group(2))
+    if value > UINT64_MASK:
+        return None  # ERANGE
+    if match.group(1) == b"-":
+        value = -value & UINT64_MASK
+        if value >= 1 << 63:
+            return None
+    return value
+
+
+class SlabClass(ClassLRU):
+    """One slab class: its chunk accounting, its LRU queue and its counters."""
+
+    __slots__ = (
+        "cas_badval",
+        "cas_hits",
+        "chunk_size",
+        "clsid",
+        "cmd_set",
+        "decr_hits",
+        "delete_hits",
+        "direct_reclaims",
+        "evicted",
+        "evicted_nonzero",
+        "evicted_time",
+        "evicted_unfetched",
+        "expired_unfetched",
+        "get_hits",
+        "incr_hits",
+        "moves_to_cold",
+        "outofmemory",
+        "pages",
+        "per_page",
+        "reclaimed",
+        "total_chunks",
+        "touch_hits",
+        "used_chunks",
+    )
+
+    def __init__(self, clsid: int, chunk_size: int, per_page: int) -> None:
+        super().__init__()
+        self.clsid = clsid
+        self.chunk_size = chunk_size
+        self.per_page = per_page
+        self.pages = 0
+        self.total_chunks = 0
+        self.used_chunks = 0
+        self.reset_counters()
+
+    def reset_counters(self) -> None:
+        """Zero every event counter (``stats reset``); chunks and the LRU are state and stay."""
+        self.get_hits = self.cmd_set = self.delete_hits = self.touch_hits = 0
+        self.incr_hits = self.decr_hits = self.cas_hits = self.cas_badval = 0
+        self.evicted = self.evicted_nonzero = self.evicted_time = self.outofmemory = 0
+        self.reclaimed = self.expired_unfetched = self.evicted_unfetched = 0
+        self.moves_to_cold = self.direct_reclaims = 0
+
+
+class Store:
+    """memcached's item store. Every public method takes its time from ``self.time``.
+
+    Results are enums (:mod:`pymcd.store.results`) or values, never protocol text. See the module
+    comment for which counters the store keeps and which the dispatcher keeps.
+    """
+
+    def __init__(self, settings: Settings, time: ServerTime) -> None:
+        self.settings = settings
+        self.time = time
+        self._geometry = geometry = SlabGeometry(
+            factor=settings.factor,
+            chunk_size=settings.chunk_size,
+            slab_chunk_size_max=settings.slab_chunk_size_max,
+            slab_page_size=settings.slab_page_size,
+            item_size_max=settings.item_size_max,
+            use_cas=settings.use_cas,
+        )
+        self._chunk_sizes = geometry.chunk_sizes
+        self._largest_clsid = geometry.largest_clsid
+        self._chunk_max = settings.slab_chunk_size_max
+        self._item_size_max = settings.item_size_max
+        self._page_size = settings.slab_page_size
+        self._use_cas = settings.use_cas
+        self._evictions = settings.evictions
+        self._item_base_size = geometry.item_size(0, 0, 0)
+        self.limit_maxbytes = settings.memory_limit
+        self._python_budget = self._budget_for(settings.memory_limit)
+        self._classes: list[SlabClass] = [
+            SlabClass(clsid, geometry.chunk_sizes[clsid], geometry.per_page[clsid])
+            for clsid in range(geometry.largest_clsid + 1)
+        ]
+        self._items: dict[bytes, Item] = {}
+        self._reset_state()
+        self._reset_global_counters()
+
+    # ----------------------------------------------------------------- state and counters
+
+    def _reset_state(self) -> None:
+        self._items.clear()
+        for cls in self._classes:
+            cls.clear()
+            cls.pages = cls.total_chunks = cls.used_chunks = 0
+        self._malloced = 0
+        self._curr_bytes = 0
+        self._python_bytes = 0
+        self._cas_id = 0
+        self._oldest_live = 0
+        self._oldest_cas = 0
+        self._sweep_at = _NEVER
+        self._last_exptime = 0
+
+    def _reset_global_counters(self) -> None:
+        self._total_items = 0
+        self._get_expired = 0
+        self._get_flushed = 0
+
+    @staticmethod
+    def _budget_for(limit: int) -> int:
+        return max(2 * limit, limit + PYTHON_BUDGET_FLOOR) if limit else _NEVER
+
+    # ----------------------------------------------------------------- lookups
+
+    def get(self, key: bytes) -> Item | None:
+        """``do_item_get`` with ``DO_UPDATE``, as for get/gets: the live item or ``None``.
+
+        An expired or flushed item is unlinked and counted (``get_expired`` / ``get_flushed``).
+        A hit marks the item fetched, bumps it to the LRU head if it was last bumped more than
+        ``ITEM_UPDATE_INTERVAL`` seconds ago, and counts ``get_hits`` for its class. Misses are
+        the caller's to count.
+        """
+        item = self._items.get(key)
+        if item is None:
+            return None
+        now = self.time.current_time
+        if now >= self._sweep_at:
+            self._sweep_flushed(now)
+            if key not in self._items:
+                return None
+        oldest_live = self._oldest_live
+        if oldest_live and oldest_live <= now and self._is_flushed(item, oldest_live):
+            self._unlink(item)
+            self._get_flushed += 1
+            return None
+        exptime = item.exptime
+        if exptime and exptime <= now:
+            self._unlink(item)
+            self._get_expired += 1
+            return None
+        item.fetched = True
+        cls = self._classes[item.clsid]
+        if item.time < now - ITEM_UPDATE_INTERVAL:
+            item.time = now
+            cls.bump(item)
+        cls.get_hits += 1
+        return item
+
+    def touch(self, key: bytes, exptime: int) -> Item | None:
+        """touch / gat / gats: set a new expiry on a live item and return it, else ``None``.
+
+        ``exptime`` is the protocol value (negative = already expired, above 30 days = unix
+        time). Like a get the item is marked fetched and maybe bumped, but the hit is counted as
+        ``touch_hits`` of its class, not ``get_hits``. The cas unique does not change.
+        """
+        now = self.time.current_time
+        new_exptime = self.time.realtime(exptime)
+        item = self._lookup(key, now)
+        if item is None:
+            return None
+        item.fetched = True
+        cls = self._classes[item.clsid]
+        if item.time < now - ITEM_UPDATE_INTERVAL:
+            item.time = now
+            cls.bump(item)
+        item.exptime = new_exptime
+        cls.touch_hits += 1
+        return item
+
+    def peek(self, key: bytes) -> Item | None:
+        """The live item for ``key`` without any side effect (no bump, no counter, no unlink)."""
+        item = self._items.get(key)
+        if item is None or not self._is_live(item, self.time.current_time):
+            return None
+        return item
+
+    def keys(self) -> list[bytes]:
+        """Keys of the live items, most recently used first within each class."""
+        now = self.time.current_time
+        return [key for key, item in self._items.items() if self._is_live(item, now)]
+
+    def __len__(self) -> int:
+        """Number of live items (O(n)); ``curr_items`` in the stats also counts the not yet
+        removed expired ones, as memcached does."""
+        now = self.time.current_time
+        return sum(1 for item in self._items.values() if self._is_live(item, now))
+
+    def _is_live(self, item: Item, now: int) -> bool:
+        exptime = item.exptime
+        if exptime and exptime <= now:
+            return False
+        oldest_live = self._oldest_live
+        return not (oldest_live and oldest_live <= now and self._is_flushed(item, oldest_live))
+
+    def _is_flushed(self, item: Item, oldest_live: int) -> bool:
+        """``item_is_flushed`` once ``0 < oldest_live <= now`` has been checked by the caller."""
+        if item.time <= oldest_live:
+            return True
+        oldest_cas = self._oldest_cas
+        return bool(oldest_cas and item.cas and item.cas < oldest_cas)
+
+    def _lookup(self, key: bytes, now: int) -> Item | None:
+        """``do_item_get`` with ``DONT_UPDATE``: lazy expiry and flush with their counters."""
+        if now >= self._sweep_at:
+            self._sweep_flushed(now)
+        item = self._items.get(key)
+        if item is None:
+            return None
+        oldest_live = self._oldest_live
+        if oldest_live and oldest_live <= now and self._is_flushed(item, oldest_live):
+            self._unlink(item)
+            self._get_flushed += 1
+            return None
+        exptime = item.exptime
+        if exptime and exptime <= now:
+            self._unlink(item)
+            self._get_expired += 1
+            return None
+        return item
+
+    # ----------------------------------------------------------------- mutations
+
+    def store(
+        self,
+        mode: StoreMode,
+        key: bytes,
+        flags: int,
+        exptime: int,
+        data: bytes,
+        cas: int = 0,
+    ) -> StoreResult:
+        """set/add/replace/append/prepend/cas, as ``process_update_command`` + ``do_store_item``.
+
+        ``data`` includes the trailing CRLF; ``exptime`` is the protocol value; ``cas`` is the
+        unique a cas command compares (0 otherwise). Order of events, as in memcached: the new
+        item is allocated first (which may evict, even the key's own old item), then the old
+        item is looked up (expired/flushed ones count and vanish), then the mode decides.
+
+        - TOO_LARGE: the item (``ITEM_ntotal``) exceeds ``item_size_max``. For ``set`` only, the
+          old item is removed ("avoid stale data persisting in cache because we failed alloc").
+        - NO_MEMORY: no chunk could be found or freed (``-M``, or nothing evictable); again the
+          old item is removed for ``set`` only.
+        - ``cmd_set`` of the new item's class is counted once allocation succeeded, whatever the
+          outcome after that (so not for TOO_LARGE / NO_MEMORY).
+        - add on an existing item: NOT_STORED, and the old item is bumped like a hit.
+        - cas: STORED iff ``cas`` equals the item's non-zero unique (``cas_hits`` of the old
+          item's class), else EXISTS (``cas_badval``); NOT_FOUND without an item (the caller
+          counts ``cas_misses``). A cas of 0 never matches.
+        - append/prepend: NOT_STORED without an item; otherwise a new item with the old flags and
+          exptime (the command's are ignored) and a new cas unique. If the joined value is too
+          large or cannot be allocated the answer is NOT_STORED and the old item stays.
+        """
+        now = self.time.current_time
+        nkey = len(key)
+        nbytes = len(data)
+        size = self._item_base_size + nkey + nbytes + (4 if flags else 0)
+        if size > self._item_size_max or nbytes < 2:
+            if mode is StoreMode.SET:
+                self._drop_stale(key, now)
+            return StoreResult.TOO_LARGE
+        clsid = bisect_left(self._chunk_sizes, size, 1)
+        if clsid > self._largest_clsid:
+            clsid = self._largest_clsid
+        rel_exptime = self.time.realtime(exptime)
+        if rel_exptime == self._last_exptime:
+            rel_exptime = self._last_exptime  # share one int object between items
+        else:
+            self._last_exptime = rel_exptime
+        if not self._allocate(clsid, size, nkey, flags, nbytes, now):
+            if mode is StoreMode.SET:
+                self._drop_stale(key, now)
+            return StoreResult.NO_MEMORY
+        self._classes[clsid].cmd_set += 1
+
+        old = self._lookup(key, now)
+        if old is None:
+            if mode is StoreMode.SET or mode is StoreMode.ADD:
+                self._link(key, data, flags, rel_exptime, clsid, size, now)
+                return StoreResult.STORED
+            self._release(clsid, size, nkey, flags, nbytes)
+            return StoreResult.NOT_FOUND if mode is StoreMode.CAS else StoreResult.NOT_STORED
+
+        if mode is StoreMode.SET or mode is StoreMode.REPLACE:
+            self._replace(old, data, flags, rel_exptime, clsid, size, now)
+            return StoreResult.STORED
+        if mode is StoreMode.CAS:
+            if cas and cas == old.cas:
+                self._classes[old.clsid].cas_hits += 1
+                self._replace(old, data, flags, rel_exptime, clsid, size, now)
+                return StoreResult.STORED
+            self._classes[old.clsid].cas_badval += 1
+            self._release(clsid, size, nkey, flags, nbytes)
+            return StoreResult.EXISTS
+        if mode is StoreMode.ADD:
+            self._update(old, now)
+            self._release(clsid, size, nkey, flags, nbytes)
+            return StoreResult.NOT_STORED
+        # APPEND / PREPEND: the command's item was only a buffer for the new bytes.
+        if cas and cas != old.cas:
+            self._release(clsid, size, nkey, flags, nbytes)
+            return StoreResult.EXISTS
+        joined = old.data[:-2] + data if mode is StoreMode.APPEND else data[:-2] + old.data
+        result = self._store_joined(old, joined, now)
+        self._release(clsid, size, nkey, flags, nbytes)
+        return result
+
+    def _store_joined(self, old: Item, joined: bytes, now: int) -> StoreResult:
+        flags = old.flags
+        nkey = len(old.key)
+        size = self._item_base_size + nkey + len(joined) + (4 if flags else 0)
+        if size > self._item_size_max:
+            return StoreResult.NOT_STORED
+        clsid = self._geometry.clsid(size)
+        if not self._allocate(clsid, size, nkey, flags, len(joined), now):
+            return StoreResult.NOT_STORED
+        self._replace(old, joined, flags, old.exptime, clsid, size, now)
+        return StoreResult.STORED
+
+    def _drop_stale(self, key: bytes, now: int) -> None:
+        item = self._lookup(key, now)
+        if item is not None:
+            self._unlink(item)
+
+    def item_size_ok(self, key: bytes, flags: int, nbytes: int) -> bool:
+        """Whether an item of this key, flags and data length (with CRLF) fits under -I."""
+        size = self._item_base_size + len(key) + nbytes + (4 if flags else 0)
+        return size <= self._item_size_max and nbytes >= 2
+
+    def count_set(self, key: bytes, flags: int, nbytes: int) -> None:
+        """Count ``cmd_set`` for a store that never reached the store (a bad data chunk).
+
+        memcached allocates the item, counts the set, and only then finds the block malformed.
+        """
+        size = self._item_base_size + len(key) + nbytes + (4 if flags else 0)
+        self._classes[self._geometry.clsid(size)].cmd_set += 1
+
+    def discard(self, key: bytes) -> None:
+        """Remove the key's live item, if any, without counting anything (failed set)."""
+        self._drop_stale(key, self.time.current_time)
+
+    @property
+    def oldest_live(self) -> int:
+        """memcached's ``settings.oldest_live``: the relative time of the last flush_all."""
+        return self._oldest_live
+
+    def delete(self, key: bytes) -> bool:
+        """Remove a live item; counts ``delete_hits`` of its class. False when there is none."""
+        item = self._lookup(key, self.time.current_time)
+        if item is None:
+            return False
+        self._classes[item.clsid].delete_hits += 1
+        self._unlink(item)
+        return True
+
+    def incr_decr(self, key: bytes, incr: bool, delta: int) -> int | DeltaResult:
+        """incr/decr, as ``do_add_delta``; returns the new value.
+
+        The stored value is parsed by :func:`parse_counter` (empty and chunked values are
+        NON_NUMERIC). incr wraps modulo 2**64, decr stops at 0. ``incr_hits``/``decr_hits`` of
+        the item's class count every parsed value. When the new number's digits plus CRLF fit
+        the old value's length it is written in place, left-aligned and space-padded
+        (``"100"`` decr 1 is ``"99 "``), with a new cas unique and the same item; otherwise a
+        new item with the same flags and exptime replaces it (NO_MEMORY if that fails).
+        """
+        now = self.time.current_time
+        item = self._lookup(key, now)
+        if item is None:
+            return DeltaResult.NOT_FOUND
+        data = item.data
+        nbytes = len(data)
+        nkey = len(item.key)
+        flags = item.flags
+        if nbytes <= 2 or self._item_base_size + nkey + nbytes + (4 if flags else 0) > (
+            self._chunk_max
+        ):
+            return DeltaResult.NON_NUMERIC
+        value = parse_counter(data)
+        if value is None:
+            return DeltaResult.NON_NUMERIC
+        cls = self._classes[item.clsid]
+        if incr:
+            value = (value + delta) & UINT64_MASK
+            cls.incr_hits += 1
+        else:
+            value = value - delta if delta <= value else 0
+            cls.decr_hits += 1
+        digits = b"%d" % value
+        if len(digits) + 2 <= nbytes:
+            item.data = digits + b" " * (nbytes - len(digits) - 2) + b"\r\n"
+            if self._use_cas:
+                self._cas_id += 1
+                item.cas = self._cas_id
+            self._update(item, now)
+            return value
+        new_data = digits + b"\r\n"
+        size = self._item_base_size + nkey + len(new_data) + (4 if flags else 0)
+        clsid = self._geometry.clsid(size)
+        if not self._allocate(clsid, size, nkey, flags, len(new_data), now):
+            return DeltaResult.NO_MEMORY
+        self._replace(item, new_data, flags, item.exptime, clsid, size, now)
+        return value
+
+    def flush_all(self, delay: int) -> None:
+        """``process_flush_all_command``: invalidate every item linked up to a moment.
+
+        ``delay <= 0`` means now; a positive delay goes through memcached's ``realtime`` (so
+        above 30 days it is a unix time). With cas on, ``oldest_live`` is one second before that
+        moment and, for an immediate flush, ``oldest_cas`` takes a fresh cas unique so items
+        linked earlier in the current second are flushed too; without cas, items linked during
+        the flush's own second are flushed as well (memcached's behaviour). Items stored after a
+        delayed flush but before its moment are flushed when it arrives.
+        """
+        now = self.time.current_time
+        new_oldest = realtime(delay, now, self.time.process_started) if delay > 0 else now
+        if self._use_cas:
+            oldest_live = new_oldest - 1
+            if oldest_live <= now:
+                self._cas_id += 1
+                self._oldest_cas = self._cas_id
+        else:
+            oldest_live = new_oldest
+        self._oldest_live = oldest_live
+        self._sweep_at = oldest_live if oldest_live > 0 else _NEVER
+        if now >= self._sweep_at:
+            self._sweep_flushed(now)
+
+    def _sweep_flushed(self, now: int) -> None:
+        """Remove every flushed item, as memcached's LRU maintainer does right after a flush."""
+        self._sweep_at = _NEVER
+        oldest_live = self._oldest_live
+        if not oldest_live or oldest_live > now:
+            return
+        for item in [it for it in self._items.values() if self._is_flushed(it, oldest_live)]:
+            cls = self._classes[item.clsid]
+            cls.reclaimed += 1
+            if not item.fetched:
+                cls.expired_unfetched += 1
+            self._unlink(item)
+
+    def set_memory_limit(self, limit_bytes: int) -> bool:
+        """``cache_memlimit`` (the caller checks memcached's 8 MB minimum and converts MB).
+
+        Always accepted, as ``slabs_adjust_mem_limit`` without preallocation: later page
+        allocations obey the new limit. Pages already handed out stay (memcached's background
+        mover that gives pages back is not emulated). ``limit_maxbytes`` follows.
+        """
+        self.limit_maxbytes = limit_bytes
+        self._python_budget = self._budget_for(limit_bytes)
+        return True
+
+    def flush_everything(self) -> None:
+        """Forget all items, pages, the cas counter and any pending flush, as after a restart.
+
+        Counters are left alone; call :meth:`reset_stats` as well for a pristine store.
+        """
+        self._reset_state()
+
+    def reset_stats(self) -> None:
+        """``stats reset``: zero the event counters memcached zeroes (per-class hit counters, the
+        ``stats items`` counters, get_expired, get_flushed, total_items). curr_items, bytes,
+        pages and total_malloced are state, not counters, and stay."""
+        for cls in self._classes:
+            cls.reset_counters()
+        self._reset_global_counters()
+
+    # ----------------------------------------------------------------- linking
+
+    def _link(
+        self, key: bytes, data: bytes, flags: int, exptime: int, clsid: int, size: int, now: int
+    ) -> Item:
+        """``do_item_link``: a new cas unique, ``time = now``, into the index and the LRU head."""
+        if self._use_cas:
+            self._cas_id += 1
+            cas = self._cas_id
+        else:
+            cas = 0
+        item = Item(key, data, flags, exptime, now, cas, clsid)
+        self._items[key] = item
+        cls = self._classes[clsid]
+        cls.link(item, size)
+        cls.moves_to_cold += 1
+        self._curr_bytes += size
+        self._total_items += 1
+        self._python_bytes += PYTHON_ITEM_OVERHEAD + len(key) + len(data)
+        return item
+
+    def _replace(
+        self, old: Item, data: bytes, flags: int, exptime: int, clsid: int, size: int, now: int
+    ) -> Item:
+        """``item_replace``: unlink ``old`` if the allocation did not already evict it."""
+        key = old.key
+        if self._items.get(key) is old:
+            self._unlink(old)
+        return self._link(key, data, flags, exptime, clsid, size, now)
+
+    def _unlink(self, item: Item) -> None:
+        """``do_item_unlink`` + free: out of the index and LRU, its chunks back to their class."""
+        key = item.key
+        del self._items[key]
+        data = item.data
+        flags = item.flags
+        size = self._item_base_size + len(key) + len(data) + (4 if flags else 0)
+        cls = self._classes[item.clsid]
+        cls.unlink(item, size)
+        self._curr_bytes -= size
+        self._python_bytes -= PYTHON_ITEM_OVERHEAD + len(key) + len(data)
+        if size <= self._chunk_max:
+            cls.used_chunks -= 1
+        else:
+            classes = self._classes
+            for chunk_clsid in self._geometry.chunk_classes(len(key), flags, len(data)):
+                classes[chunk_clsid].used_chunks -= 1
+
+    def _update(self, item: Item, now: int) -> None:
+        """``do_item_update``: bump to the LRU head at most once per ITEM_UPDATE_INTERVAL."""
+        if item.time < now - ITEM_UPDATE_INTERVAL:
+            item.time = now
+            self._classes[item.clsid].bump(item)
+
+    # ----------------------------------------------------------------- memory
+
+    def _allocate(
+        self, clsid: int, size: int, nkey: int, flags: int, nbytes: int, now: int
+    ) -> bool:
+        """Reserve the chunk(s) of an item of class ``clsid`` (``do_item_alloc``).
+
+        On failure nothing stays reserved and ``outofmemory`` of ``clsid`` is counted.
+        """
+        cls = self._classes[clsid]
+        if (
+            self._python_bytes + PYTHON_ITEM_OVERHEAD + nkey + nbytes > self._python_budget
+            and not self._make_python_room(cls, PYTHON_ITEM_OVERHEAD + nkey + nbytes, now)
+        ):
+            cls.outofmemory += 1
+            return False
+        if size <= self._chunk_max:
+            if cls.used_chunks < cls.total_chunks:  # the common case: a free chunk
+                cls.used_chunks += 1
+                return True
+            if self._alloc_chunk(cls, now):
+                return True
+            cls.outofmemory += 1
+            return False
+        classes = self._classes
+        taken: list[SlabClass] = []
+        for chunk_clsid in self._geometry.chunk_classes(nkey, flags, nbytes):
+            chunk_cls = classes[chunk_clsid]
+            if not self._alloc_chunk(chunk_cls, now):
+                for held in taken:
+                    held.used_chunks -= 1
+                cls.outofmemory += 1
+                return False
+            taken.append(chunk_cls)
+        return True
+
+    def _release(self, clsid: int, size: int, nkey: int, flags: int, nbytes: int) -> None:
+        """Give back what :meth:`_allocate` reserved for an item that was never linked."""
+        if size <= self._chunk_max:
+            self._classes[clsid].used_chunks -= 1
+            return
+        classes = self._classes
+        for chunk_clsid in self._geometry.chunk_classes(nkey, flags, nbytes):
+            classes[chunk_clsid].used_chunks -= 1
+
+    def _alloc_chunk(self, cls: SlabClass, now: int) -> bool:
+        """``do_item_alloc_pull``: a free chunk, else a new page, else pull the LRU tail."""
+        for attempt in range(ALLOC_PULL_ATTEMPTS):
+            if cls.used_chunks < cls.total_chunks or self._new_page(cls):
+                cls.used_chunks += 1
+                cls.direct_reclaims += attempt
+                return True
+            if self._pull_tail(cls, now) <= 0:
+                break
+        cls.direct_reclaims += ALLOC_PULL_ATTEMPTS
+        return False
+
+    def _new_page(self, cls: SlabClass) -> bool:
+        """``do_slabs_newslab``: the first page of a class is granted even beyond the limit."""
+        page = self._page_size
+        limit = self.limit_maxbytes
+        if limit and self._malloced + page > limit and cls.pages > 0:
+            return False
+        cls.pages += 1
+        cls.total_chunks += cls.per_page
+        self._malloced += page
+        return True
+
+    def _pull_tail(self, cls: SlabClass, now: int) -> int:
+        """``lru_pull_tail(COLD_LRU, LRU_PULL_EVICT)``: reclaim or evict; returns items removed.
+
+        Walks up from the tail over at most LRU_PULL_TAIL_DEPTH expired/flushed items,
+        reclaiming them (``exptime < now`` here, where a lookup uses ``<=``: memcached's
+        asymmetry). If none was found the tail item is evicted, unless evictions are off.
+        """
+        removed = 0
+        item = cls.tail
+        tries = LRU_PULL_TAIL_DEPTH
+        oldest_live = self._oldest_live
+        flush_due = bool(oldest_live and oldest_live <= now)
+        while tries and item is not None:
+            previous = item.prev
+            exptime = item.exptime
+            if (exptime and exptime < now) or (flush_due and self._is_flushed(item, oldest_live)):
+                cls.reclaimed += 1
+                if not item.fetched:
+                    cls.expired_unfetched += 1
+                self._unlink(item)
+                removed += 1
+                item = previous
+                tries -= 1
+                continue
+            if removed or not self._evictions:
+                break
+            cls.evicted += 1
+            cls.evicted_time = now - item.time
+            if exptime:
+                cls.evicted_nonzero += 1
+            if not item.fetched:
+                cls.evicted_unfetched += 1
+            self._unlink(item)
+            removed += 1
+            break
+        return removed
+
+    def _make_python_room(self, cls: SlabClass, cost: int, now: int) -> bool:
+        """Free Python memory for one more item: pull the tail of ``cls``, or of the class with
+        the most items when ``cls`` has nothing to give. False when nothing can go."""
+        while self._python_bytes + cost > self._python_budget:
+            if self._pull_tail(cls, now) > 0:
+                continue
+            fullest = max(self._classes, key=lambda c: c.count)
+            if fullest is cls or self._pull_tail(fullest, now) <= 0:
+                return False
+        return True
+
+    # ----------------------------------------------------------------- introspection
+
+    def cachedump(self, clsid: int, limit: int) -> list[tuple[bytes, int, int]]:
+        """``stats cachedump``: (key, value length, exptime as unix time or 0 for never).
+
+        From the LRU head (most recent first), ``limit`` items (0 = all), stopping before the
+        reply would exceed memcached's 2 MB buffer. Expired or flushed items not yet removed are
+        listed, as in memcached. An unknown or empty class gives ``[]``.
+        """
+        if not 0 < clsid <= self._largest_clsid:
+            return []
+        process_started = self.time.process_started
+        dumped: list[tuple[bytes, int, int]] = []
+        used = 0
+        for item in self._classes[clsid].from_head():
+            if limit and len(dumped) >= limit:
+                break
+            length = len(item.data) - 2
+            exptime = item.exptime + process_started if item.exptime else 0
+            line = CACHEDUMP_LINE_OVERHEAD + len(item.key) + len(str(length)) + len(str(exptime))
+            if used + line + CACHEDUMP_TERMINATOR > CACHEDUMP_MEMLIMIT:
+                break
+            used += line
+            dumped.append((item.key, length, exptime))
+        return dumped
+
+    def global_stats(self) -> dict[str, int]:
+        """The store's share of ``stats``, in memcached 1.6.18's order within each group.
+
+        First the thread-stats names (the dispatcher interleaves its own misses:
+        ``get_hits get_misses get_expired get_flushed delete_misses delete_hits incr_misses
+        incr_hits decr_misses decr_hits cas_misses cas_hits cas_badval touch_hits touch_misses``,
+        with ``cmd_set`` after ``cmd_get``), then the slab-mover zeros, then the block that ends
+        memcached's ``stats`` (``bytes`` ... ``lru_bumps_dropped``), then ``limit_maxbytes`` and
+        ``total_malloced`` (the latter is not in memcached's ``stats``).
+        """
+        sums = dict.fromkeys(_SLAB_COUNTERS + _ITEM_COUNTERS, 0)
+        for cls in self._classes:
+            for name in _SLAB_COUNTERS:
+                sums[name] += getattr(cls, name)
+            for name in _ITEM_COUNTERS:
+                sums[name] += getattr(cls, name)
+        return {
+            "cmd_set": sums["cmd_set"],
+            "get_hits": sums["get_hits"],
+            "get_expired": self._get_expired,
+            "get_flushed": self._get_flushed,
+            "delete_hits": sums["delete_hits"],
+            "incr_hits": sums["incr_hits"],
+            "decr_hits": sums["decr_hits"],
+            "cas_hits": sums["cas_hits"],
+            "cas_badval": sums["cas_badval"],
+            "touch_hits": sums["touch_hits"],
+            "slab_reassign_rescues": 0,
+            "slab_reassign_chunk_rescues": 0,
+            "slab_reassign_evictions_nomem": 0,
+            "slab_reassign_inline_reclaim": 0,
+            "slab_reassign_busy_items": 0,
+            "slab_reassign_busy_deletes": 0,
+            "slab_reassign_running": 0,
+            "slabs_moved": 0,
+            "bytes": self._curr_bytes,
+            "curr_items": len(self._items),
+            "total_items": self._total_items,
+            "slab_global_page_pool": 0,
+            "expired_unfetched": sums["expired_unfetched"],
+            "evicted_unfetched": sums["evicted_unfetched"],
+            "evicted_active": 0,
+            "evictions": sums["evicted"],
+            "reclaimed": sums["reclaimed"],
+            "crawler_reclaimed": 0,
+            "crawler_items_checked": 0,
+            "lrutail_reflocked": 0,
+            "moves_to_cold": sums["moves_to_cold"],
+            "moves_to_warm": 0,
+            "moves_within_lru": 0,
+            "direct_reclaims": sums["direct_reclaims"],
+            "lru_bumps_dropped": 0,
+            "limit_maxbytes": self.limit_maxbytes,
+            "total_malloced": self._malloced,
+        }
+
+    def slab_stats(self) -> list[tuple[str, int]]:
+        """``stats slabs`` lines as (name, value), for classes holding at least one page."""
+        lines: list[tuple[str, int]] = []
+        active = 0
+        for cls in self._classes[1:]:
+            if not cls.pages:
+                continue
+            active += 1
+            n = cls.clsid
+            lines += [
+                (f"{n}:chunk_size", cls.chunk_size),
+                (f"{n}:chunks_per_page", cls.per_page),
+                (f"{n}:total_pages", cls.pages),
+                (f"{n}:total_chunks", cls.total_chunks),
+                (f"{n}:used_chunks", cls.used_chunks),
+                (f"{n}:free_chunks", cls.total_chunks - cls.used_chunks),
+                (f"{n}:free_chunks_end", 0),
+                *((f"{n}:{name}", getattr(cls, name)) for name in _SLAB_COUNTERS),
+            ]
+        lines.append(("active_slabs", active))
+        lines.append(("total_malloced", self._malloced))
+        return lines
+
+    def item_stats(self) -> list[tuple[str, int]]:
+        """``stats items`` lines as (name, value), for classes with linked items.
+
+        Every item counts as COLD (see :mod:`pymcd.store.lru`): ``number_cold == number``,
+        ``age`` is the COLD tail's, hot/warm/temp figures are 0 and ``hits_to_cold`` are the
+        class's get hits.
+        """
+        now = self.time.current_time
+        lines: list[tuple[str, int]] = []
+        for cls in self._classes[1:]:
+            if not cls.count:
+                continue
+            tail = cls.tail
+            age = now - tail.time if tail is not None else 0
+            prefix = f"items:{cls.clsid}:"
+            lines += [
+                (prefix + name, value)
+                for name, value in (
+                    ("number", cls.count),
+                    ("number_hot", 0),
+                    ("number_warm", 0),
+                    ("number_cold", cls.count),
+                    ("age_hot", 0),
+                    ("age_warm", 0),
+                    ("age", age),
+                    ("mem_requested", cls.mem_requested),
+                    ("evicted", cls.evicted),
+                    ("evicted_nonzero", cls.evicted_nonzero),
+                    ("evicted_time", cls.evicted_time),
+                    ("outofmemory", cls.outofmemory),
+                    ("tailrepairs", 0),
+                    ("reclaimed", cls.reclaimed),
+                    ("expired_unfetched", cls.expired_unfetched),
+                    ("evicted_unfetched", cls.evicted_unfetched),
+                    ("evicted_active", 0),
+                    ("crawler_reclaimed", 0),
+                    ("crawler_items_checked", 0),
+                    ("lrutail_reflocked", 0),
+                    ("moves_to_cold", cls.moves_to_cold),
+                    ("moves_to_warm", 0),
+                    ("moves_within_lru", 0),
+                    ("direct_reclaims", cls.direct_reclaims),
+                    ("hits_to_hot", 0),
+                    ("hits_to_warm", 0),
+                    ("hits_to_cold", cls.get_hits),
+                    ("hits_to_temp", 0),
+                )
+            ]
+        return lines
