@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from pymcd.store.results import StoreMode
+from pymcd.results import StoreMode
 
 _command = dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 
@@ -144,6 +144,14 @@ class DebugTime:
 
 
 @_command
+class Admin:
+    """lru_crawler / slabs / lru / watch / extstore: raw tokens, run by :mod:`pymcd.admin`."""
+
+    tokens: tuple[bytes, ...]
+    ntokens: int  # memcached's token count, terminal token included (capped at 24)
+
+
+@_command
 class Reply:
     """A command answered by the protocol layer alone: an error, or a fixed answer.
 
@@ -176,6 +184,7 @@ Command = (
     | CacheMemlimit
     | Stats
     | DebugTime
+    | Admin
     | Reply
     | Close
 )

@@ -23,6 +23,7 @@ from typing import Final
 from pymcd.config import KEY_MAX_LENGTH, MAX_LINE_LENGTH
 from pymcd.protocol import responses as R
 from pymcd.protocol.commands import (
+    Admin,
     Arithmetic,
     CacheMemlimit,
     Close,
@@ -43,7 +44,7 @@ from pymcd.protocol.commands import (
     Version,
 )
 from pymcd.protocol.numbers import strtol, strtoul, strtoull
-from pymcd.store.results import StoreMode
+from pymcd.results import StoreMode
 
 
 class _NeedData:
@@ -122,6 +123,7 @@ class TextParser:
         "_pos",
         "_search_from",
         "_swallow",
+        "_swallowed",
         "debugtime_enabled",
         "item_size_max",
         "max_get_line",
@@ -144,6 +146,7 @@ class TextParser:
         self._chunks_size = 0
         self._pending: _PendingStore | None = None
         self._swallow = 0
+        self._swallowed: StoreTooLarge | None = None  # answered once its block is gone
         self._eof = False
         self._closed = False
 
@@ -191,6 +194,9 @@ class TextParser:
             if self._swallow:
                 if not self._consume_swallowed():
                     return self._at_end()
+                swallowed, self._swallowed = self._swallowed, None
+                if swallowed is not None:
+                    return swallowed
                 continue
             if self._pending is not None:
                 command = self._maybe_finish_store(self._pending)
@@ -356,9 +362,11 @@ class TextParser:
         if size < 0 or size > 0x7FFFFFFF - 2:
             return _reply(R.BAD_FORMAT, noreply)
         if size > self.item_size_max:
-            # Certainly too large: answer now and discard the block as it streams in.
+            # Certainly too large: discard the block as it streams in, never buffering it;
+            # memcached answers once the whole block has been swallowed.
             self._swallow = size + 2
-            return StoreTooLarge(mode=mode, key=key, noreply=noreply)
+            self._swallowed = StoreTooLarge(mode=mode, key=key, noreply=noreply)
+            return None
         self._pending = _PendingStore(mode, key, flags, exptime, size + 2, cas_unique, noreply)
         return None
 
@@ -461,62 +469,11 @@ class TextParser:
             return _ERROR
         return DebugTime(seconds=seconds)
 
-    def _unsupported(self, tokens: list[bytes], ntokens: int) -> Command:
-        return Reply(data=_feature_off_reply(tokens, ntokens))
+    def _admin(self, tokens: list[bytes], ntokens: int) -> Command:
+        return Admin(tokens=tuple(tokens[: ntokens - 1]), ntokens=ntokens)
 
-
-def _feature_off_reply(tokens: list[bytes], ntokens: int) -> bytes:
-    """What memcached 1.6.18 answers for commands whose feature pymcd keeps switched off.
-
-    pymcd runs as memcached started with ``-o no_lru_crawler,slab_reassign=0`` (off) and
-    ``-W`` (no watch): the replies below are memcached's for that configuration.
-    """
-    name = tokens[0]
-    noreply = tokens[ntokens - 2] == b"noreply" if ntokens >= 3 else False
-    if name == b"lru_crawler":
-        sub = tokens[1] if len(tokens) > 1 else b""
-        if ntokens == 4 and sub in (b"crawl", b"metadump"):
-            return b"CLIENT_ERROR lru crawler disabled\r\n"
-        if ntokens == 4 and sub in (b"tocrawl", b"sleep"):
-            value = strtoul(tokens[2])
-            if value is None:
-                return R.BAD_FORMAT
-            if sub == b"sleep" and value > 1000000:
-                return b"CLIENT_ERROR sleep must be one second or less\r\n"
-            return R.OK
-        if ntokens == 3 and sub in (b"enable", b"disable"):
-            return R.OK
-        return R.ERROR
-    if name == b"slabs":
-        if ntokens == 5 and tokens[1] == b"reassign":
-            return b"CLIENT_ERROR slab reassignment disabled\r\n"
-        if ntokens >= 4 and tokens[1] == b"automove":
-            if tokens[2] == b"ratio":
-                return R.OK if ntokens >= 5 and _is_double(tokens[3]) else R.ERROR
-            level = strtoul(tokens[2])
-            if level is None:
-                return b"" if noreply else R.BAD_FORMAT
-            return (b"" if noreply else R.OK) if level <= 2 else R.ERROR
-        return R.ERROR
-    if name == b"watch":
-        return b"" if noreply else b"CLIENT_ERROR watch commands not allowed\r\n"
-    if name == b"lru":
-        if ntokens < 3:
-            return R.ERROR
-        return R.ERROR  # lru tune/mode/temp_ttl: no segmented LRU to tune in pymcd
-    if name == b"extstore":
-        return R.ERROR if ntokens < 4 else (b"" if noreply else R.OK)
-    if name == b"refresh_certs":
-        return b"Error TLS not enabled\r\n"
-    return R.ERROR
-
-
-def _is_double(token: bytes) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
+    def _refresh_certs(self, tokens: list[bytes], ntokens: int) -> Command:
+        return Reply(data=b"Error TLS not enabled\r\n")
 
 
 _BRANCHED_LETTERS: Final = frozenset(b"gsacidt")
@@ -535,10 +492,10 @@ _SIMPLE: Final = {
     b"stats": TextParser._stats,
     b"bget": TextParser._bget,
     b"debugtime": TextParser._debugtime,
-    b"lru_crawler": TextParser._unsupported,
-    b"slabs": TextParser._unsupported,
-    b"watch": TextParser._unsupported,
-    b"lru": TextParser._unsupported,
-    b"extstore": TextParser._unsupported,
-    b"refresh_certs": TextParser._unsupported,
+    b"lru_crawler": TextParser._admin,
+    b"slabs": TextParser._admin,
+    b"watch": TextParser._admin,
+    b"lru": TextParser._admin,
+    b"extstore": TextParser._admin,
+    b"refresh_certs": TextParser._refresh_certs,
 }

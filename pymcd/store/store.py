@@ -217,6 +217,7 @@ class Store:
         self._last_exptime = 0
 
     def _reset_global_counters(self) -> None:
+        self._slabs_moved = 0
         self._total_items = 0
         self._get_expired = 0
         self._get_flushed = 0
@@ -750,6 +751,78 @@ class Store:
 
     # ----------------------------------------------------------------- introspection
 
+    @property
+    def largest_clsid(self) -> int:
+        return self._largest_clsid
+
+    def live_items(self, clsid: int) -> list[Item]:
+        """The live items of one class, LRU tail (oldest) first, for ``lru_crawler metadump``."""
+        if not 0 < clsid <= self._largest_clsid:
+            return []
+        now = self.time.current_time
+        oldest_live = self._oldest_live
+        flush_due = bool(oldest_live and oldest_live <= now)
+        items = list(self._classes[clsid].from_head())
+        items.reverse()
+        return [
+            item
+            for item in items
+            if not (item.exptime and item.exptime <= now)
+            and not (flush_due and self._is_flushed(item, oldest_live))
+        ]
+
+    def item_total_size(self, item: Item) -> int:
+        """memcached's ``ITEM_ntotal``: the bytes the item is charged (``size=`` in dumps)."""
+        return self._item_base_size + len(item.key) + len(item.data) + (4 if item.flags else 0)
+
+    def crawl(self, clsids: list[int]) -> None:
+        """``lru_crawler crawl``: reclaim the expired and flushed items of these classes now."""
+        now = self.time.current_time
+        oldest_live = self._oldest_live
+        flush_due = bool(oldest_live and oldest_live <= now)
+        for clsid in clsids:
+            if not 0 < clsid <= self._largest_clsid:
+                continue
+            cls = self._classes[clsid]
+            for item in list(cls.from_head()):
+                if (item.exptime and item.exptime <= now) or (
+                    flush_due and self._is_flushed(item, oldest_live)
+                ):
+                    cls.reclaimed += 1
+                    if not item.fetched:
+                        cls.expired_unfetched += 1
+                    self._unlink(item)
+
+    def reassign_page(self, src: int, dst: int) -> str:
+        """``slabs reassign``: move one page from class ``src`` to ``dst`` (0 = global pool).
+
+        Returns memcached's outcome name: ``SAME``, ``BADCLASS``, ``NOSPARE`` or ``OK``. The
+        move is immediate: the oldest items of ``src`` are evicted until a page is free
+        (memcached's background mover evicts what lives on the page it picks).
+        """
+        if src == dst:
+            return "SAME"
+        largest = self._largest_clsid
+        if not (0 <= src <= largest and 0 <= dst <= largest):
+            return "BADCLASS"
+        if src == 0 or self._classes[src].pages < 2:
+            return "NOSPARE"
+        cls = self._classes[src]
+        while cls.total_chunks - cls.used_chunks < cls.per_page and cls.tail is not None:
+            tail = cls.tail
+            cls.evicted += 1
+            self._unlink(tail)
+        cls.pages -= 1
+        cls.total_chunks -= cls.per_page
+        self._slabs_moved += 1
+        if dst == 0:
+            self._malloced -= self._page_size  # back to the pool: any class may take it
+        else:
+            target = self._classes[dst]
+            target.pages += 1
+            target.total_chunks += target.per_page
+        return "OK"
+
     def cachedump(self, clsid: int, limit: int) -> list[tuple[bytes, int, int]]:
         """``stats cachedump``: (key, value length, exptime as unix time or 0 for never).
 
@@ -808,7 +881,7 @@ class Store:
             "slab_reassign_busy_items": 0,
             "slab_reassign_busy_deletes": 0,
             "slab_reassign_running": 0,
-            "slabs_moved": 0,
+            "slabs_moved": self._slabs_moved,
             "bytes": self._curr_bytes,
             "curr_items": len(self._items),
             "total_items": self._total_items,

@@ -1,0 +1,407 @@
+"""The trio server: listeners, one task per connection, limits, graceful shutdown.
+
+This is the only module on the data path that does I/O. Per read it feeds the parser, runs
+every complete command (yielding to other connections every ``-R`` commands, as memcached's
+``reqs_per_event``) and answers with one send.
+
+Conventions:
+- :meth:`Server.serve` is ``nursery.start``-able: ``task_status.started()`` receives the server
+  once every listener is bound, with the real addresses in ``server.addresses`` (port 0 works).
+- A connection over ``-c`` is answered ``ERROR Too many open connections`` and closed.
+- Shutdown (``request_shutdown``, SIGTERM/SIGINT via :func:`run`, or ``shutdown`` with -A)
+  stops accepting at once; connections finish the batch in flight, then close; whatever is
+  still running after ``grace`` seconds is cancelled.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import math
+import os
+import signal
+import socket as stdsocket
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import trio
+
+from pymcd.clock import Clock, ServerTime
+from pymcd.config import Settings
+from pymcd.dispatch import Dispatcher, Session
+from pymcd.protocol import TextParser
+from pymcd.protocol.responses import TOO_MANY_CONNECTIONS
+from pymcd.stats import (
+    CONN_LISTENING,
+    CONN_NEW_CMD,
+    CONN_PARSE_CMD,
+    CONN_READ,
+    UNIX_PEER_ADDR,
+    ConnInfo,
+    ServerCounters,
+    inet_addr_text,
+    unix_addr_text,
+)
+from pymcd.store import Store
+
+log = logging.getLogger("pymcd")
+
+READ_SIZE = 65536
+MAX_PENDING_OUTPUT = 1024 * 1024  # send early rather than buffer a huge pipelined reply
+VERBOSE_COMMANDS = 2  # memcached prints commands and replies at -vv
+
+Address = tuple[str, int] | str
+
+
+class Server:
+    """One pymcd instance: settings, store, dispatcher, and the connections it serves."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self._clock = clock
+        self.time: ServerTime | None = None
+        self.store: Store | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.counters = ServerCounters()
+        self.sessions: dict[int, Session] = {}
+        self.addresses: list[Address] = []
+        self._listen_fds: list[tuple[int, str]] = []
+        self._started_at = 0
+        self._shutdown = trio.Event()
+        self._grace = 1.0
+        self._stopped = trio.Event()
+        self._connection_scopes: set[trio.CancelScope] = set()
+        self._batches: set[trio.CancelScope] = set()
+        if clock is not None:
+            self._build(clock)
+
+    def _build(self, clock: Clock) -> None:
+        self.time = ServerTime(clock)
+        self.store = Store(self.settings, self.time)
+        self.dispatcher = Dispatcher(
+            self.settings,
+            self.store,
+            counters=self.counters,
+            on_shutdown=self._shutdown_command,
+            connections=self._conn_infos,
+        )
+
+    def _conn_infos(self, asking: Session) -> list[ConnInfo]:
+        """Listeners and clients for ``stats conns``, in memcached's states."""
+        infos = [
+            ConnInfo(fd=fd, addr=name, state=CONN_LISTENING, last_cmd_time=self._started_at)
+            for fd, name in self._listen_fds
+        ]
+        for session in self.sessions.values():
+            if session is asking:
+                state = CONN_PARSE_CMD
+            else:
+                state = CONN_NEW_CMD if session.fresh else CONN_READ
+            infos.append(
+                ConnInfo(
+                    fd=session.fd,
+                    addr=session.address,
+                    state=state,
+                    last_cmd_time=session.last_cmd_time,
+                    listen_addr=session.listen_address,
+                )
+            )
+        return infos
+
+    @property
+    def port(self) -> int:
+        """The first TCP port listened on (0 when serving only a unix socket)."""
+        for address in self.addresses:
+            if isinstance(address, tuple):
+                return address[1]
+        return 0
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def request_shutdown(self, graceful: bool = True) -> None:
+        """Stop accepting; connections finish their batch in flight. Safe to call twice.
+
+        Must be called from the server's trio thread (the testing layer wraps it).
+        """
+        self._shutdown.set()
+        for scope in list(self._connection_scopes):
+            scope.cancel()
+        deadline = trio.current_time() + self._grace
+        for batch in list(self._batches):
+            batch.deadline = min(batch.deadline, deadline)
+
+    async def wait_stopped(self) -> None:
+        """Return once :meth:`serve` has closed every connection and listener."""
+        await self._stopped.wait()
+
+    def _shutdown_command(self, graceful: bool) -> None:
+        log.info("shutdown requested by a client (%s)", "graceful" if graceful else "now")
+        self.request_shutdown(graceful)
+
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen and serve until :meth:`request_shutdown`; see the module docstring."""
+        if self.store is None:
+            self._build(self._clock if self._clock is not None else trio.current_time)
+        listeners = await self._open_listeners()
+        assert self.time is not None and self.dispatcher is not None
+        self._started_at = self.time.current_time
+        if not self.settings.unix_socket:
+            self.dispatcher.tcpport = self.port
+        try:
+            async with trio.open_nursery() as handlers:
+                async with trio.open_nursery() as acceptors:
+                    for listener in listeners:
+                        acceptors.start_soon(self._accept_loop, listener, handlers)
+                    task_status.started(self)
+                    await self._shutdown.wait()
+                    acceptors.cancel_scope.cancel()
+                handlers.cancel_scope.deadline = trio.current_time() + self._grace
+        finally:
+            for listener in listeners:
+                with trio.CancelScope(shield=True):
+                    await listener.aclose()
+            if self.settings.unix_socket:
+                _unlink_quietly(self.settings.unix_socket)
+            self._stopped.set()
+
+    async def _open_listeners(self) -> list[trio.SocketListener]:
+        settings = self.settings
+        listeners: list[trio.SocketListener] = []
+        if settings.unix_socket:
+            listeners.append(await _open_unix_listener(settings))
+        else:
+            pairs: list[tuple[str | None, int]] = list(settings.listen_addresses)
+            if not pairs:
+                hosts = [h.strip() for h in settings.interface.split(",") if h.strip()]
+                pairs = [(host, settings.port) for host in hosts or ["127.0.0.1"]]
+            chosen = 0  # with port 0, every interface shares the first free port picked
+            for host, port in pairs:
+                opened = await trio.open_tcp_listeners(
+                    port or chosen, host=host, backlog=settings.backlog
+                )
+                listeners.extend(opened)
+                if port == 0 and not chosen and opened:
+                    chosen = opened[0].socket.getsockname()[1]
+        for listener in listeners:
+            sock = listener.socket
+            name = sock.getsockname()
+            if sock.family == stdsocket.AF_UNIX:
+                self.addresses.append(name)
+                self._listen_fds.append((sock.fileno(), unix_addr_text(name)))
+            else:
+                self.addresses.append((name[0], name[1]))
+                self._listen_fds.append((sock.fileno(), inet_addr_text(name[0], name[1])))
+        return listeners
+
+    # -- connections ---------------------------------------------------------------------
+
+    async def _accept_loop(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
+        counters = self.counters
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    counters.listen_disabled_num += 1
+                    log.warning("Too many open connections")
+                    await trio.sleep(0.01)
+                    continue
+                raise
+            counters.total_connections += 1
+            if counters.curr_connections >= self.connection_limit():
+                counters.rejected_connections += 1
+                nursery.start_soon(self._reject, stream)
+                continue
+            counters.curr_connections += 1
+            nursery.start_soon(self._handle, stream)
+
+    def connection_limit(self) -> int:
+        """How many clients memcached 1.6.18 admits under ``-c N -t T``: N - 4*T - 8.
+
+        memcached counts its own descriptors (stdio, listeners, per-thread pipes and event
+        fds) against -c; measured on the real binary (tests/wire/test_wire_connection_limits).
+        """
+        settings = self.settings
+        return max(settings.max_connections - 4 * settings.num_threads - 8, 0)
+
+    async def _reject(self, stream: trio.SocketStream) -> None:
+        with trio.move_on_after(1):
+            try:
+                await stream.send_all(TOO_MANY_CONNECTIONS)
+            except trio.BrokenResourceError:
+                pass
+        await trio.aclose_forcefully(stream)
+
+    async def _handle(self, stream: trio.SocketStream) -> None:
+        sock = stream.socket
+        fd = sock.fileno()
+        session = Session(fd, _peer_name(sock), _local_name(sock))
+        assert self.time is not None
+        session.last_cmd_time = self.time.update()
+        assert self.dispatcher is not None
+        dispatcher = self.dispatcher
+        settings = self.settings
+        parser = TextParser(
+            item_size_max=settings.item_size_max, debugtime_enabled=settings.debugtime
+        )
+        reqs_per_event = max(settings.reqs_per_event, 1)
+        idle_timeout = settings.idle_timeout or math.inf
+        self.sessions[fd] = session
+        if dispatcher.verbosity >= VERBOSE_COMMANDS:
+            log.debug("<%d new auto-negotiating client connection", fd)
+        connection_scope = trio.CancelScope()  # cancelled at shutdown, between batches
+        self._connection_scopes.add(connection_scope)
+        try:
+            if settings.tcp_nodelay and sock.family != stdsocket.AF_UNIX:
+                _set_nodelay(sock)
+            with connection_scope:
+                while True:
+                    data: bytes | None = None
+                    with trio.move_on_after(idle_timeout):
+                        data = await stream.receive_some(READ_SIZE)
+                    if data is None:
+                        log.info("<%d idle timeout: connection closed", fd)
+                        break
+                    self.counters.bytes_read += len(data)
+                    parser.receive_data(data)
+                    commands = parser.commands()
+                    if dispatcher.verbosity >= VERBOSE_COMMANDS:
+                        _log_commands(fd, commands)
+                    # The batch in flight finishes even when shutdown starts meanwhile.
+                    with trio.CancelScope(shield=True) as batch:
+                        self._batches.add(batch)
+                        if self._shutdown.is_set():
+                            batch.deadline = trio.current_time() + self._grace
+                        try:
+                            keep_open = await self._run(commands, session, stream, reqs_per_event)
+                        finally:
+                            self._batches.discard(batch)
+                    if not keep_open or not data or batch.cancelled_caught:
+                        break
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        finally:
+            self._connection_scopes.discard(connection_scope)
+            self.sessions.pop(fd, None)
+            self.counters.curr_connections -= 1
+            if dispatcher.verbosity >= VERBOSE_COMMANDS:
+                log.debug("<%d connection closed.", fd)
+            await trio.aclose_forcefully(stream)
+
+    async def _run(
+        self,
+        commands: list[Any],
+        session: Session,
+        stream: trio.SocketStream,
+        reqs_per_event: int,
+    ) -> bool:
+        """Run one read's commands and send the replies; False when the connection must close."""
+        dispatcher = self.dispatcher
+        assert dispatcher is not None
+        counters = self.counters
+        pending: list[bytes] = []
+        pending_size = 0
+        for start in range(0, len(commands), reqs_per_event):
+            if start:
+                counters.conn_yields += 1
+                await trio.lowlevel.checkpoint()
+            out = dispatcher.execute(commands[start : start + reqs_per_event], session)
+            if session.closing:
+                return False  # memcached drops the replies of the read that closes
+            if out:
+                pending.extend(out)
+                pending_size += sum(map(len, out))
+            if session.close_after_write:
+                break
+            if pending_size > MAX_PENDING_OUTPUT:
+                await self._send(stream, pending)
+                pending, pending_size = [], 0
+        if pending:
+            await self._send(stream, pending)
+        return not session.close_after_write
+
+    async def _send(self, stream: trio.SocketStream, parts: list[bytes]) -> None:
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        self.counters.bytes_written += len(data)
+        await stream.send_all(data)
+
+
+def _log_commands(fd: int, commands: Iterable[Any]) -> None:
+    for command in commands:
+        log.debug("<%d %r", fd, command)
+
+
+def _set_nodelay(sock: trio.socket.SocketType) -> None:
+    try:
+        sock.setsockopt(stdsocket.IPPROTO_TCP, stdsocket.TCP_NODELAY, 1)
+    except OSError:
+        pass
+
+
+def _peer_name(sock: trio.socket.SocketType) -> str:
+    if sock.family == stdsocket.AF_UNIX:
+        return UNIX_PEER_ADDR  # what memcached prints for a unix-socket client
+    try:
+        host, port = sock.getpeername()[:2]
+    except OSError:
+        return "tcp:unknown"
+    return inet_addr_text(host, port)
+
+
+def _local_name(sock: trio.socket.SocketType) -> str:
+    name = sock.getsockname()
+    if sock.family == stdsocket.AF_UNIX:
+        return unix_addr_text(name)
+    return inet_addr_text(name[0], name[1])
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+async def _open_unix_listener(settings: Settings) -> trio.SocketListener:
+    path = settings.unix_socket
+    assert path is not None
+    _unlink_quietly(path)  # memcached removes a stale socket file too
+    sock = trio.socket.socket(stdsocket.AF_UNIX, stdsocket.SOCK_STREAM)
+    old_mask = os.umask(~settings.unix_mask & 0o777)
+    try:
+        await sock.bind(path)
+    finally:
+        os.umask(old_mask)
+    sock.listen(settings.backlog)
+    return trio.SocketListener(sock)
+
+
+def run(
+    settings: Settings,
+    *,
+    on_ready: Callable[[list[Address]], None] | None = None,
+) -> int:
+    """Serve until SIGTERM/SIGINT or an allowed ``shutdown``; returns the exit code (0).
+
+    ``on_ready`` is called once with the bound addresses when every listener is up.
+    """
+
+    async def main() -> None:
+        server = Server(settings)
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(server.serve)
+                if on_ready is not None:
+                    on_ready(server.addresses)
+
+                async def watch_signals() -> None:
+                    async for signum in signals:
+                        log.info("Signal handled: %s.", signal.Signals(signum).name)
+                        server.request_shutdown()
+
+                nursery.start_soon(watch_signals)
+                await server.wait_stopped()
+                nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    return 0
