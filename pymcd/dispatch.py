@@ -19,6 +19,7 @@ from pymcd.config import MEMCACHED_VERSION, Settings
 from pymcd.protocol import commands as C
 from pymcd.protocol import responses as R
 from pymcd.protocol.numbers import strtoul
+from pymcd.results import DeltaResult, StoreMode, StoreResult
 from pymcd.stats import (
     ConnInfo,
     DetailStats,
@@ -29,7 +30,6 @@ from pymcd.stats import (
     sizes_stats,
 )
 from pymcd.store import Store
-from pymcd.results import DeltaResult, StoreMode, StoreResult
 
 MAX_VERBOSITY_LEVEL = 2
 MAX_NUMBER_OF_SLAB_CLASSES = 64
@@ -85,6 +85,7 @@ class Dispatcher:
         counters: ServerCounters | None = None,
         on_shutdown: Callable[[bool], None] | None = None,
         connections: Callable[[Session], Iterable[ConnInfo]] | None = None,
+        on_verbosity: Callable[[int], None] | None = None,
         pid: int | None = None,
     ) -> None:
         self.settings = settings
@@ -96,6 +97,7 @@ class Dispatcher:
         self.tcpport = settings.port  # the server sets the bound port once listening (-p 0)
         self._on_shutdown = on_shutdown
         self._connections = connections
+        self._on_verbosity = on_verbosity
         self._handlers: dict[type[Any], Callable[[Any, list[bytes], Session], None]] = {
             C.Get: self._get,
             C.GetAndTouch: self._get_and_touch,
@@ -294,6 +296,8 @@ class Dispatcher:
 
     def _verbosity(self, command: C.Verbosity, out: list[bytes], session: Session) -> None:
         self.verbosity = min(command.level, MAX_VERBOSITY_LEVEL)
+        if self._on_verbosity is not None:
+            self._on_verbosity(self.verbosity)
         if not command.noreply:
             out.append(R.OK)
 

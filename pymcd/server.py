@@ -15,13 +15,14 @@ Conventions:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import math
 import os
 import signal
 import socket as stdsocket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -29,6 +30,7 @@ import trio
 from pymcd.clock import Clock, ServerTime
 from pymcd.config import Settings
 from pymcd.dispatch import Dispatcher, Session
+from pymcd.logging_setup import set_verbosity
 from pymcd.protocol import TextParser
 from pymcd.protocol.responses import TOO_MANY_CONNECTIONS
 from pymcd.stats import (
@@ -84,6 +86,7 @@ class Server:
             counters=self.counters,
             on_shutdown=self._shutdown_command,
             connections=self._conn_infos,
+            on_verbosity=_follow_verbosity if settings_configure_logging(self.settings) else None,
         )
 
     def _conn_infos(self, asking: Session) -> list[ConnInfo]:
@@ -143,6 +146,12 @@ class Server:
         if self.store is None:
             self._build(self._clock if self._clock is not None else trio.current_time)
         listeners = await self._open_listeners()
+        if self.settings.verbose >= VERBOSE_COMMANDS:
+            assert self.store is not None
+            for clsid, chunk_size, per_page in self.store.slab_classes():
+                log.debug("slab class %3d: chunk size %9d perslab %7d", clsid, chunk_size, per_page)
+            for name in self._listen_fds:
+                log.debug("<%d server listening (auto-negotiate)", name[0])
         assert self.time is not None and self.dispatcher is not None
         self._started_at = self.time.current_time
         if not self.settings.unix_socket:
@@ -226,10 +235,8 @@ class Server:
 
     async def _reject(self, stream: trio.SocketStream) -> None:
         with trio.move_on_after(1):
-            try:
+            with contextlib.suppress(trio.BrokenResourceError):
                 await stream.send_all(TOO_MANY_CONNECTIONS)
-            except trio.BrokenResourceError:
-                pass
         await trio.aclose_forcefully(stream)
 
     async def _handle(self, stream: trio.SocketStream) -> None:
@@ -263,10 +270,15 @@ class Server:
                         log.info("<%d idle timeout: connection closed", fd)
                         break
                     self.counters.bytes_read += len(data)
+                    verbose = dispatcher.verbosity >= VERBOSE_COMMANDS
+                    if verbose and parser.lines is None:
+                        parser.lines = []
                     parser.receive_data(data)
                     commands = parser.commands()
-                    if dispatcher.verbosity >= VERBOSE_COMMANDS:
-                        _log_commands(fd, commands)
+                    if verbose and parser.lines:
+                        for line in parser.lines:
+                            log.debug("<%d %s", fd, line.decode("latin-1"))
+                        parser.lines.clear()
                     # The batch in flight finishes even when shutdown starts meanwhile.
                     with trio.CancelScope(shield=True) as batch:
                         self._batches.add(batch)
@@ -321,21 +333,48 @@ class Server:
         return not session.close_after_write
 
     async def _send(self, stream: trio.SocketStream, parts: list[bytes]) -> None:
+        assert self.dispatcher is not None
+        if self.dispatcher.verbosity >= VERBOSE_COMMANDS:
+            _log_replies(stream.socket.fileno(), parts)
         data = parts[0] if len(parts) == 1 else b"".join(parts)
         self.counters.bytes_written += len(data)
         await stream.send_all(data)
 
 
-def _log_commands(fd: int, commands: Iterable[Any]) -> None:
-    for command in commands:
-        log.debug("<%d %r", fd, command)
+def settings_configure_logging(settings: Settings) -> bool:
+    """Whether the ``verbosity`` command should move the "pymcd" logger's level.
+
+    Only when the CLI configured pymcd's own stderr handler; an embedding application keeps
+    control of its logging.
+    """
+    return any(type(h).__name__ == "_PymcdHandler" for h in log.handlers)
+
+
+def _follow_verbosity(verbose: int) -> None:
+    set_verbosity(verbose)
+
+
+def _log_replies(fd: int, parts: list[bytes]) -> None:
+    """memcached's -vv reply lines: ``>fd sending key K`` per hit, ``>fd REPLY`` otherwise."""
+    after_header = False
+    for part in parts:
+        if after_header:  # a value's data block
+            after_header = False
+            continue
+        if part.startswith(b"VALUE "):
+            log.debug(">%d sending key %s", fd, part.split(b" ", 2)[1].decode("latin-1"))
+            after_header = True
+        elif part.startswith(b"STAT "):
+            continue
+        else:
+            for line in part.split(b"\r\n"):
+                if line and not line.startswith(b"STAT "):
+                    log.debug(">%d %s", fd, line.decode("latin-1"))
 
 
 def _set_nodelay(sock: trio.socket.SocketType) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.setsockopt(stdsocket.IPPROTO_TCP, stdsocket.TCP_NODELAY, 1)
-    except OSError:
-        pass
 
 
 def _peer_name(sock: trio.socket.SocketType) -> str:
@@ -356,10 +395,8 @@ def _local_name(sock: trio.socket.SocketType) -> str:
 
 
 def _unlink_quietly(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 async def _open_unix_listener(settings: Settings) -> trio.SocketListener:
@@ -396,7 +433,7 @@ def run(
 
                 async def watch_signals() -> None:
                     async for signum in signals:
-                        log.info("Signal handled: %s.", signal.Signals(signum).name)
+                        log.info("Signal handled: %s.", signal.strsignal(signum))
                         server.request_shutdown()
 
                 nursery.start_soon(watch_signals)

@@ -158,7 +158,10 @@ CASES: list[tuple[bytes, list[Command]]] = [
     (b"foo HTTP/1.0\r\n", [Close(reason="http request")]),
     (b"get / HTTP/1.1\r\n", [Get(keys=[b"/", b"HTTP/1.1"])]),
     (b"gx / HTTP/1.1\r\n", [ERROR]),
-    (b"lru_crawler metadump all\r\n", [Admin(tokens=(b"lru_crawler", b"metadump", b"all"), ntokens=4)]),
+    (
+        b"lru_crawler metadump all\r\n",
+        [Admin(tokens=(b"lru_crawler", b"metadump", b"all"), ntokens=4)],
+    ),
     (b"watch\r\n", [Admin(tokens=(b"watch",), ntokens=2)]),
     (b"slabs reassign 1 2\r\n", [Admin(tokens=(b"slabs", b"reassign", b"1", b"2"), ntokens=5)]),
     (b"set " + b" ".join([b"x"] * 30) + b"\r\n", [ERROR]),  # too many tokens

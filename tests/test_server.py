@@ -217,7 +217,9 @@ async def test_counters_for_connections_and_bytes(server: Server) -> None:
     before = int(stats["bytes_read"])
     await conn.send(b"get nope\r\n")
     await conn.expect(b"END\r\n")
-    assert int((await conn.stats())["bytes_read"]) == before + len(b"get nope\r\n") + len(b"stats\r\n")
+    assert int((await conn.stats())["bytes_read"]) == before + len(b"get nope\r\n") + len(
+        b"stats\r\n"
+    )
 
 
 async def test_large_pipelined_reply_is_sent_in_parts(server: Server) -> None:

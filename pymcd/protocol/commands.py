@@ -12,10 +12,8 @@ import dataclasses
 
 from pymcd.results import StoreMode
 
-_command = dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 
-
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Get:
     """get / gets / bget.
 
@@ -29,7 +27,7 @@ class Get:
     key_too_long: bool = False
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class GetAndTouch:
     """gat / gats: ``exptime`` is the raw protocol value (negative means already expired)."""
 
@@ -39,7 +37,7 @@ class GetAndTouch:
     key_too_long: bool = False
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Store:
     """set / add / replace / append / prepend / cas with its data block (``data`` ends in CRLF).
 
@@ -58,7 +56,7 @@ class Store:
     bad_chunk: bool = False
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class StoreTooLarge:
     """A storage command whose declared length alone exceeds -I: its data is swallowed unread."""
 
@@ -67,13 +65,13 @@ class StoreTooLarge:
     noreply: bool = False
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Delete:
     key: bytes
     noreply: bool = False
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Arithmetic:
     """incr / decr: ``delta`` is a uint64."""
 
@@ -83,14 +81,14 @@ class Arithmetic:
     noreply: bool = False
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Touch:
     key: bytes
     exptime: int
     noreply: bool = False
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class FlushAll:
     """``bad_delay``: the delay was not a number (checked after -F, as memcached does)."""
 
@@ -99,23 +97,23 @@ class FlushAll:
     bad_delay: bool = False
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Version:
     pass
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Verbosity:
     level: int
     noreply: bool = False
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Quit:
     pass
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Shutdown:
     """``valid`` is False for an unknown mode (checked after -A, as memcached does)."""
 
@@ -123,27 +121,27 @@ class Shutdown:
     valid: bool = True
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CacheMemlimit:
     megabytes: int
     noreply: bool = False
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Stats:
     """stats [subcommand [args…]]: ``args`` are the raw tokens after ``stats``."""
 
     args: tuple[bytes, ...] = ()
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class DebugTime:
     """pymcd's opt-in ``debugtime <seconds>``: memcached debug builds' clock control."""
 
     seconds: int
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Admin:
     """lru_crawler / slabs / lru / watch / extstore: raw tokens, run by :mod:`pymcd.admin`."""
 
@@ -151,7 +149,7 @@ class Admin:
     ntokens: int  # memcached's token count, terminal token included (capped at 24)
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Reply:
     """A command answered by the protocol layer alone: an error, or a fixed answer.
 
@@ -161,7 +159,7 @@ class Reply:
     data: bytes
 
 
-@_command
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Close:
     """Unrecoverable input (a line too long, an HTTP request): drop this read's replies, close."""
 

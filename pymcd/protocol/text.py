@@ -126,6 +126,7 @@ class TextParser:
         "_swallowed",
         "debugtime_enabled",
         "item_size_max",
+        "lines",
         "max_get_line",
     )
 
@@ -145,6 +146,7 @@ class TextParser:
         self._chunks: list[bytes] = []  # received but not yet joined into _buf
         self._chunks_size = 0
         self._pending: _PendingStore | None = None
+        self.lines: list[bytes] | None = None  # when a list, every command line is appended
         self._swallow = 0
         self._swallowed: StoreTooLarge | None = None  # answered once its block is gone
         self._eof = False
@@ -220,6 +222,8 @@ class TextParser:
             line = buf[start:end]
             if b"\0" in line:
                 line = line[: line.index(b"\0")]
+            if self.lines is not None:
+                self.lines.append(line)
             command = self._parse_line(line)
             if command is None:
                 continue  # a storage header: its data block comes next
@@ -240,11 +244,12 @@ class TextParser:
             return None
         head = self._buf[self._pos : self._pos + 110]
         stripped = head.lstrip(b" ")
-        if len(head) - len(stripped) <= 100 and (
-            stripped.startswith(b"get ") or stripped.startswith(b"gets ")
+        if (
+            len(head) - len(stripped) <= 100
+            and (stripped.startswith(b"get ") or stripped.startswith(b"gets "))
+            and size <= self.max_get_line
         ):
-            if size <= self.max_get_line:
-                return None
+            return None
         self._closed = True
         return Close(reason="line too long")
 

@@ -751,6 +751,10 @@ class Store:
 
     # ----------------------------------------------------------------- introspection
 
+    def slab_classes(self) -> list[tuple[int, int, int]]:
+        """(class id, chunk size, chunks per page) for every class, as memcached -vv lists."""
+        return [(c.clsid, c.chunk_size, c.per_page) for c in self._classes[1:]]
+
     @property
     def largest_clsid(self) -> int:
         return self._largest_clsid

@@ -7,6 +7,7 @@ offset that :meth:`MemcachedServer.advance_clock` moves, so expiry tests never s
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from types import TracebackType
 from typing import Any
@@ -61,12 +62,8 @@ class MemcachedServer:
         if self._thread is None:
             return
         if self._token is not None and self.server is not None:
-            try:
-                trio.from_thread.run_sync(
-                    self.server.request_shutdown, trio_token=self._token
-                )
-            except trio.RunFinishedError:
-                pass
+            with contextlib.suppress(trio.RunFinishedError):
+                trio.from_thread.run_sync(self.server.request_shutdown, trio_token=self._token)
         self._thread.join(timeout=5)
         self._thread = None
 
