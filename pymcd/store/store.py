@@ -11,7 +11,7 @@ Invariants:
   returned (memcached's slab rebalancer and memory-shrinking mover are not emulated).
 - Besides memcached's accounting, the Python objects behind the items are charged
   ``PYTHON_ITEM_OVERHEAD + len(key) + len(data)`` against a second budget of
-  ``max(2 * limit, limit + 16 MiB)``: only tiny items reach it before the slab limit, and then the
+  ``max(1.9 * limit, limit + 16 MiB)``: only tiny items reach it before the slab limit, and then the
   store evicts (or reports no memory with ``-M``) earlier than memcached would, so the process
   stays within about twice its configured memory.
 - Time is ``self.time.current_time`` (memcached relative seconds), read once per call; nothing
@@ -51,9 +51,11 @@ from pymcd.store.slabs import SlabGeometry
 
 # Python bytes behind one item beyond its key and value: the slotted Item with its GC header
 # (112), two bytes-object headers (2 x 33), the cas int (32), a share of the key index and
-# allocator slack (~100): measured 300-330 bytes per item when filled to eviction.
-PYTHON_ITEM_OVERHEAD: Final = 310
+# allocator slack (~100): measured 320-350 bytes per item when filled to eviction
+# (scripts/memory_fill.py); charged a little high so a full process stays under 2 x -m.
+PYTHON_ITEM_OVERHEAD: Final = 340
 PYTHON_BUDGET_FLOOR: Final = 16 * 1024 * 1024
+PYTHON_BUDGET_SHARE: Final = 190  # percent of -m: leaves room for the index's growth steps
 LRU_PULL_TAIL_DEPTH: Final = 5  # items.c lru_pull_tail: tries = 5
 ALLOC_PULL_ATTEMPTS: Final = 10  # items.c do_item_alloc_pull: for (i = 0; i < 10; i++)
 CACHEDUMP_MEMLIMIT: Final = 2 * 1024 * 1024  # items.c item_cachedump: 2MB max response
@@ -224,7 +226,11 @@ class Store:
 
     @staticmethod
     def _budget_for(limit: int) -> int:
-        return max(2 * limit, limit + PYTHON_BUDGET_FLOOR) if limit else _NEVER
+        return (
+            max(PYTHON_BUDGET_SHARE * limit // 100, limit + PYTHON_BUDGET_FLOOR)
+            if limit
+            else _NEVER
+        )
 
     # ----------------------------------------------------------------- lookups
 
