@@ -29,7 +29,7 @@ from pymcd.stats import (
     settings_stats,
     sizes_stats,
 )
-from pymcd.store import Store
+from pymcd.store import Item, Store
 
 MAX_VERBOSITY_LEVEL = 2
 MAX_NUMBER_OF_SLAB_CLASSES = 64
@@ -143,24 +143,7 @@ class Dispatcher:
     # -- retrieval -----------------------------------------------------------------------
 
     def _get(self, command: C.Get, out: list[bytes], session: Session) -> None:
-        store_get = self.store.get
-        counters = self.counters
-        detail = self.detail.record_get if self.detail.enabled else None
-        with_cas = command.with_cas
-        for key in command.keys:
-            item = store_get(key)
-            counters.cmd_get += 1
-            if detail is not None:
-                detail(key, item is not None)
-            if item is None:
-                counters.get_misses += 1
-                continue
-            data = item.data
-            if with_cas:
-                out.append(b"VALUE %b %d %d %d\r\n" % (key, item.flags, len(data) - 2, item.cas))
-            else:
-                out.append(b"VALUE %b %d %d\r\n" % (key, item.flags, len(data) - 2))
-            out.append(data)
+        self._retrieve(command.keys, self.store.get, command.with_cas, False, out)
         if command.key_too_long:
             del out[:]  # memcached drops this read's earlier replies too (conn_release_items)
             out.append(R.BAD_FORMAT)
@@ -168,28 +151,46 @@ class Dispatcher:
             out.append(R.END)
 
     def _get_and_touch(self, command: C.GetAndTouch, out: list[bytes], session: Session) -> None:
-        store_touch = self.store.touch
-        counters = self.counters
-        detail = self.detail.record_get if self.detail.enabled else None
-        for key in command.keys:
-            item = store_touch(key, command.exptime)
-            counters.cmd_touch += 1
-            if detail is not None:
-                detail(key, item is not None)
-            if item is None:
-                counters.touch_misses += 1
-                continue
-            data = item.data
-            if command.with_cas:
-                out.append(b"VALUE %b %d %d %d\r\n" % (key, item.flags, len(data) - 2, item.cas))
-            else:
-                out.append(b"VALUE %b %d %d\r\n" % (key, item.flags, len(data) - 2))
-            out.append(data)
+        touch = self.store.touch
+        exptime = command.exptime
+        self._retrieve(command.keys, lambda key: touch(key, exptime), command.with_cas, True, out)
         if command.key_too_long:
             del out[:]
             out.append(R.BAD_FORMAT)
         else:
             out.append(R.END)
+
+    def _retrieve(
+        self,
+        keys: list[bytes],
+        lookup: Callable[[bytes], Item | None],
+        with_cas: bool,
+        touching: bool,
+        out: list[bytes],
+    ) -> None:
+        """VALUE lines for the hits; a gat counts cmd_touch where a get counts cmd_get."""
+        counters = self.counters
+        detail = self.detail.record_get if self.detail.enabled else None
+        for key in keys:
+            item = lookup(key)
+            if touching:
+                counters.cmd_touch += 1
+            else:
+                counters.cmd_get += 1
+            if detail is not None:
+                detail(key, item is not None)
+            if item is None:
+                if touching:
+                    counters.touch_misses += 1
+                else:
+                    counters.get_misses += 1
+                continue
+            data = item.data
+            if with_cas:
+                out.append(b"VALUE %b %d %d %d\r\n" % (key, item.flags, len(data) - 2, item.cas))
+            else:
+                out.append(b"VALUE %b %d %d\r\n" % (key, item.flags, len(data) - 2))
+            out.append(data)
 
     # -- storage -------------------------------------------------------------------------
 

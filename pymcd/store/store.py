@@ -242,6 +242,7 @@ class Store:
         ``ITEM_UPDATE_INTERVAL`` seconds ago, and counts ``get_hits`` for its class. Misses are
         the caller's to count.
         """
+        # The per-key hot path: _lookup and the fetch bookkeeping are inlined on purpose.
         item = self._items.get(key)
         if item is None:
             return None
