@@ -9,6 +9,7 @@ writes to (it logs no fetch/mutation events). Replies are complete byte strings.
 
 from __future__ import annotations
 
+from pymcd.config import Settings
 from pymcd.protocol import responses as R
 from pymcd.protocol.numbers import strtol, strtoul
 from pymcd.store import Store
@@ -44,7 +45,7 @@ def crawler_classes(spec: bytes, store: Store) -> list[int] | None:
     ids = []
     for part in spec.split(b","):
         clsid = strtoul(part)
-        if clsid is None or not 1 <= clsid < MAX_NUMBER_OF_SLAB_CLASSES - 1:
+        if clsid is None or not 1 <= clsid < MAX_NUMBER_OF_SLAB_CLASSES:
             return None
         ids.append(clsid)
     return ids
@@ -80,8 +81,28 @@ def metadump(store: Store, clsids: list[int]) -> bytes:
     return b"".join(lines)
 
 
-def lru_crawler(tokens: list[bytes], ntokens: int, store: Store, pipelined: bool) -> bytes:
+def replies_stacked(out: list[bytes]) -> bool:
+    """memcached's ``resp_has_stack``: a reply other than a get's is queued from this read.
+
+    Retrieval replies (VALUE header, data block, END) do not count, as in memcached.
+    """
+    after_header = False
+    for part in out:
+        if after_header:
+            after_header = False
+        elif part.startswith(b"VALUE "):
+            after_header = True
+        elif part != R.END:
+            return True
+    return False
+
+
+def lru_crawler(
+    tokens: list[bytes], ntokens: int, store: Store, settings: Settings, out: list[bytes]
+) -> bytes:
     sub = tokens[1] if len(tokens) > 1 else b""
+    if ntokens == 4 and sub in (b"crawl", b"metadump") and not settings.lru_crawler:
+        return b"CLIENT_ERROR lru crawler disabled\r\n"
     if ntokens == 4 and sub == b"crawl":
         clsids = crawler_classes(tokens[2], store)
         if clsids is None:
@@ -89,7 +110,9 @@ def lru_crawler(tokens: list[bytes], ntokens: int, store: Store, pipelined: bool
         store.crawl(clsids)
         return R.OK
     if ntokens == 4 and sub == b"metadump":
-        if pipelined:
+        if not settings.dump_enabled:
+            return b"ERROR metadump not allowed\r\n"
+        if replies_stacked(out):
             return b"ERROR cannot pipeline other commands before metadump\r\n"
         clsids = crawler_classes(tokens[2], store)
         if clsids is None:
@@ -102,7 +125,13 @@ def lru_crawler(tokens: list[bytes], ntokens: int, store: Store, pipelined: bool
         if sub == b"sleep" and value > 1000000:
             return b"CLIENT_ERROR sleep must be one second or less\r\n"
         return R.OK
-    if ntokens == 3 and sub in (b"enable", b"disable"):
+    if ntokens == 3 and sub == b"enable":
+        if settings.lru_crawler:
+            return b"ERROR failed to start lru crawler thread\r\n"  # already running
+        settings.lru_crawler = True
+        return R.OK
+    if ntokens == 3 and sub == b"disable":
+        settings.lru_crawler = False
         return R.OK
     return R.ERROR
 
@@ -147,9 +176,14 @@ def lru(tokens: list[bytes], ntokens: int) -> bytes:
     return R.ERROR
 
 
-def watch_reply(tokens: list[bytes], ntokens: int, pipelined: bool) -> bytes | None:
+def watch_reply(
+    tokens: list[bytes], ntokens: int, settings: Settings, out: list[bytes]
+) -> bytes | None:
     """The refusal for a bad ``watch``, or None when the connection becomes a watcher."""
-    if pipelined:
+    if not settings.watch_enabled:
+        noreply = tokens[ntokens - 2] == b"noreply"
+        return b"" if noreply else b"CLIENT_ERROR watch commands not allowed\r\n"
+    if replies_stacked(out):
         return b"ERROR cannot pipeline other commands before watch\r\n"
     for kind in tokens[1 : ntokens - 1]:
         if kind not in WATCH_TYPES:

@@ -339,7 +339,7 @@ class Dispatcher:
         ntokens = command.ntokens
         name = tokens[0]
         if name == b"lru_crawler":
-            reply = admin.lru_crawler(tokens, ntokens, self.store, pipelined=bool(out))
+            reply = admin.lru_crawler(tokens, ntokens, self.store, self.settings, out)
         elif name == b"slabs":
             reply = admin.slabs(tokens, ntokens, self.store)
         elif name == b"lru":
@@ -347,7 +347,7 @@ class Dispatcher:
         elif name == b"extstore":
             reply = admin.extstore(tokens, ntokens)
         else:  # watch
-            refusal = admin.watch_reply(tokens, ntokens, pipelined=bool(out))
+            refusal = admin.watch_reply(tokens, ntokens, self.settings, out)
             if refusal is None:
                 session.watching = True
                 reply = R.OK

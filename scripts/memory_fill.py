@@ -102,7 +102,8 @@ def main() -> None:
     parser.add_argument("--memcached", action="store_true", help="also measure memcached")
     args = parser.parse_args()
     kinds = ["pymcd"] + (["memcached"] if args.memcached else [])
-    print(f"{'server':10} {'value':>6} {'items':>9} {'RSS growth MB':>14} {'B/item':>7} {'x -m':>5}")
+    header = ("server", "value", "items", "RSS growth MB", "B/item", "x -m")
+    print("{:10} {:>6} {:>9} {:>14} {:>7} {:>5}".format(*header))
     for size in (int(v) for v in args.value_sizes.split(",")):
         for kind in kinds:
             r = fill(kind, size)
