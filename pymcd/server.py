@@ -11,6 +11,8 @@ Conventions:
 - Shutdown (``request_shutdown``, SIGTERM/SIGINT via :func:`run`, or ``shutdown`` with -A)
   stops accepting at once; connections finish the batch in flight, then close; whatever is
   still running after ``grace`` seconds is cancelled.
+- Test-time instrumentation (:class:`ServerHooks`, supplied by :mod:`pymcd.testing`; a daemon
+  has none) is consulted once per accepted connection and once per read, never per command.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import math
 import os
 import signal
 import socket as stdsocket
+import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
@@ -55,11 +58,34 @@ VERBOSE_COMMANDS = 2  # memcached prints commands and replies at -vv
 Address = tuple[str, int] | str
 
 
+class ServerHooks(Protocol):
+    """Test-time instrumentation of a :class:`Server` (fault injection, command log).
+
+    Every method runs in the server's trio thread. ``refuse_connections`` is read per accepted
+    connection (True: reset it at once); ``batch`` is called once per read with the raw command
+    lines that read completed and its parsed commands, and returns the commands to run instead
+    (it may replace some by a ``Reply`` or end with a ``Quit``); then, if ``reply_delay`` is
+    positive, the connection sleeps that long before running them.
+    """
+
+    refuse_connections: bool
+    reply_delay: float
+
+    def connected(self, session: Session) -> None: ...
+
+    def batch(self, session: Session, lines: list[bytes], commands: list[Any]) -> list[Any]: ...
+
+    def disconnected(self, session: Session) -> None: ...
+
+
 class Server:
     """One pymcd instance: settings, store, dispatcher, and the connections it serves."""
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, hooks: ServerHooks | None = None
+    ) -> None:
         self.settings = settings
+        self.hooks = hooks  # fixed before serve(); see ServerHooks
         self._clock = clock
         self.time: ServerTime | None = None
         self.store: Store | None = None
@@ -132,6 +158,17 @@ class Server:
         deadline = trio.current_time() + self._grace
         for batch in list(self._batches):
             batch.deadline = min(batch.deadline, deadline)
+
+    def close_connections(self) -> None:
+        """Close every client connection now; listeners stay open. Safe to call any time.
+
+        Must be called from the server's trio thread. A batch in flight is cancelled too, so
+        its replies may be lost; each connection is gone once its task next runs.
+        """
+        for scope in list(self._connection_scopes):
+            scope.cancel()
+        for batch in list(self._batches):
+            batch.cancel()
 
     async def wait_stopped(self) -> None:
         """Return once :meth:`serve` has closed every connection and listener."""
@@ -216,6 +253,10 @@ class Server:
                     await trio.sleep(0.01)
                     continue
                 raise
+            hooks = self.hooks
+            if hooks is not None and hooks.refuse_connections:
+                nursery.start_soon(_reset_connection, stream)
+                continue
             counters.total_connections += 1
             if counters.curr_connections >= self.connection_limit():
                 counters.rejected_connections += 1
@@ -254,6 +295,10 @@ class Server:
         reqs_per_event = max(settings.reqs_per_event, 1)
         idle_timeout = settings.idle_timeout or math.inf
         self.sessions[fd] = session
+        hooks = self.hooks
+        if hooks is not None:
+            parser.lines = []
+            hooks.connected(session)
         if dispatcher.verbosity >= VERBOSE_COMMANDS:
             log.debug("<%d new auto-negotiating client connection", fd)
         connection_scope = trio.CancelScope()  # cancelled at shutdown, between batches
@@ -275,10 +320,16 @@ class Server:
                         parser.lines = []
                     parser.receive_data(data)
                     commands = parser.commands()
-                    if verbose and parser.lines:
-                        for line in parser.lines:
-                            log.debug("<%d %s", fd, line.decode("latin-1"))
-                        parser.lines.clear()
+                    lines = parser.lines
+                    if hooks is not None:
+                        commands = hooks.batch(session, lines or [], commands)
+                    if lines:
+                        if verbose:
+                            for line in lines:
+                                log.debug("<%d %s", fd, line.decode("latin-1"))
+                        lines.clear()
+                    if hooks is not None and hooks.reply_delay > 0 and commands:
+                        await trio.sleep(hooks.reply_delay)
                     # The batch in flight finishes even when shutdown starts meanwhile.
                     with trio.CancelScope(shield=True) as batch:
                         self._batches.add(batch)
@@ -296,6 +347,8 @@ class Server:
             self._connection_scopes.discard(connection_scope)
             self.sessions.pop(fd, None)
             self.counters.curr_connections -= 1
+            if hooks is not None:
+                hooks.disconnected(session)
             if dispatcher.verbosity >= VERBOSE_COMMANDS:
                 log.debug("<%d connection closed.", fd)
             await trio.aclose_forcefully(stream)
@@ -370,6 +423,13 @@ def _log_replies(fd: int, parts: list[bytes]) -> None:
             for line in part.split(b"\r\n"):
                 if line and not line.startswith(b"STAT "):
                     log.debug(">%d %s", fd, line.decode("latin-1"))
+
+
+async def _reset_connection(stream: trio.SocketStream) -> None:
+    """Close an accepted connection with a TCP reset (SO_LINGER 0), as a refusal looks."""
+    with contextlib.suppress(OSError):
+        stream.socket.setsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_LINGER, struct.pack("ii", 1, 0))
+    await trio.aclose_forcefully(stream)
 
 
 def _set_nodelay(sock: trio.socket.SocketType) -> None:
