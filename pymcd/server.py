@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import math
 import os
 import signal
 import socket as stdsocket
@@ -281,19 +280,27 @@ class Server:
         await trio.aclose_forcefully(stream)
 
     async def _handle(self, stream: trio.SocketStream) -> None:
-        sock = stream.socket
-        fd = sock.fileno()
-        session = Session(fd, _peer_name(sock), _local_name(sock))
+        # The hot path bypasses trio's stream wrappers: a non-blocking stdlib socket, recv
+        # tried first and trio's wait_readable only when it would block, and a send that
+        # only awaits when the kernel cannot take the whole reply at once.
+        tsock = stream.socket
+        fd = tsock.fileno()
+        session = Session(fd, _peer_name(tsock), _local_name(tsock))
+        if self.settings.tcp_nodelay and tsock.family != stdsocket.AF_UNIX:
+            _set_nodelay(tsock)
+        sock = stdsocket.socket(fileno=tsock.detach())
+        sock.setblocking(False)
         assert self.time is not None
         session.last_cmd_time = self.time.update()
         assert self.dispatcher is not None
         dispatcher = self.dispatcher
         settings = self.settings
+        counters = self.counters
         parser = TextParser(
             item_size_max=settings.item_size_max, debugtime_enabled=settings.debugtime
         )
         reqs_per_event = max(settings.reqs_per_event, 1)
-        idle_timeout = settings.idle_timeout or math.inf
+        idle_timeout = settings.idle_timeout
         self.sessions[fd] = session
         hooks = self.hooks
         if hooks is not None:
@@ -303,18 +310,28 @@ class Server:
             log.debug("<%d new auto-negotiating client connection", fd)
         connection_scope = trio.CancelScope()  # cancelled at shutdown, between batches
         self._connection_scopes.add(connection_scope)
+        recv = sock.recv
+        wait_readable = trio.lowlevel.wait_readable
+        unyielded = 0  # reads served without returning to the scheduler
         try:
-            if settings.tcp_nodelay and sock.family != stdsocket.AF_UNIX:
-                _set_nodelay(sock)
             with connection_scope:
                 while True:
-                    data: bytes | None = None
-                    with trio.move_on_after(idle_timeout):
-                        data = await stream.receive_some(READ_SIZE)
-                    if data is None:
-                        log.info("<%d idle timeout: connection closed", fd)
-                        break
-                    self.counters.bytes_read += len(data)
+                    try:
+                        data = recv(READ_SIZE)
+                    except BlockingIOError:
+                        unyielded = 0
+                        if idle_timeout:
+                            with trio.move_on_after(idle_timeout) as idle:
+                                await wait_readable(sock)
+                            if idle.cancelled_caught:
+                                log.info("<%d idle timeout: connection closed", fd)
+                                break
+                        else:
+                            await wait_readable(sock)
+                        continue
+                    except OSError:
+                        break  # reset by the peer
+                    counters.bytes_read += len(data)
                     verbose = dispatcher.verbosity >= VERBOSE_COMMANDS
                     if verbose and parser.lines is None:
                         parser.lines = []
@@ -330,37 +347,53 @@ class Server:
                         lines.clear()
                     if hooks is not None and hooks.reply_delay > 0 and commands:
                         await trio.sleep(hooks.reply_delay)
-                    # The batch in flight finishes even when shutdown starts meanwhile.
-                    with trio.CancelScope(shield=True) as batch:
-                        self._batches.add(batch)
-                        if self._shutdown.is_set():
-                            batch.deadline = trio.current_time() + self._grace
-                        try:
-                            keep_open = await self._run(commands, session, stream, reqs_per_event)
-                        finally:
-                            self._batches.discard(batch)
-                    if not keep_open or not data or batch.cancelled_caught:
+                    if len(commands) <= reqs_per_event:
+                        # The common case: no await unless the reply does not fit the socket.
+                        out = dispatcher.execute(commands, session) if commands else []
+                        if session.closing:
+                            break  # memcached drops the replies of the read that closes
+                        if out and not await self._send(sock, out):
+                            break
+                        keep_open = not session.close_after_write
+                    else:
+                        # Long pipelines yield every -R commands; the batch in flight still
+                        # finishes when shutdown starts meanwhile.
+                        with trio.CancelScope(shield=True) as batch:
+                            self._batches.add(batch)
+                            if self._shutdown.is_set():
+                                batch.deadline = trio.current_time() + self._grace
+                            try:
+                                keep_open = await self._run(commands, session, sock, reqs_per_event)
+                            finally:
+                                self._batches.discard(batch)
+                        if batch.cancelled_caught:
+                            break
+                    if not keep_open or not data:
                         break
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
+                    unyielded += 1
+                    if unyielded >= 4:  # a flooding client must not starve the others
+                        unyielded = 0
+                        await trio.lowlevel.checkpoint()
         finally:
             self._connection_scopes.discard(connection_scope)
             self.sessions.pop(fd, None)
-            self.counters.curr_connections -= 1
+            counters.curr_connections -= 1
             if hooks is not None:
                 hooks.disconnected(session)
             if dispatcher.verbosity >= VERBOSE_COMMANDS:
                 log.debug("<%d connection closed.", fd)
-            await trio.aclose_forcefully(stream)
+            trio.lowlevel.notify_closing(sock)
+            sock.close()
 
     async def _run(
         self,
         commands: list[Any],
         session: Session,
-        stream: trio.SocketStream,
+        sock: stdsocket.socket,
         reqs_per_event: int,
     ) -> bool:
-        """Run one read's commands and send the replies; False when the connection must close."""
+        """Run a long pipeline in slices of -R commands, yielding between them (memcached's
+        conn_yields); False when the connection must close."""
         dispatcher = self.dispatcher
         assert dispatcher is not None
         counters = self.counters
@@ -379,19 +412,45 @@ class Server:
             if session.close_after_write:
                 break
             if pending_size > MAX_PENDING_OUTPUT:
-                await self._send(stream, pending)
+                if not await self._send(sock, pending):
+                    return False
                 pending, pending_size = [], 0
-        if pending:
-            await self._send(stream, pending)
+        if pending and not await self._send(sock, pending):
+            return False
         return not session.close_after_write
 
-    async def _send(self, stream: trio.SocketStream, parts: list[bytes]) -> None:
+    async def _send(self, sock: stdsocket.socket, parts: list[bytes]) -> bool:
+        """Send the replies; False when the peer is gone. Awaits only if the socket is full."""
         assert self.dispatcher is not None
         if self.dispatcher.verbosity >= VERBOSE_COMMANDS:
-            _log_replies(stream.socket.fileno(), parts)
+            _log_replies(sock.fileno(), parts)
         data = parts[0] if len(parts) == 1 else b"".join(parts)
         self.counters.bytes_written += len(data)
-        await stream.send_all(data)
+        try:
+            sent = sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return False
+        if sent == len(data):
+            return True
+        view = memoryview(data)
+        with trio.CancelScope(shield=True) as batch:  # finish the reply even at shutdown
+            self._batches.add(batch)
+            if self._shutdown.is_set():
+                batch.deadline = trio.current_time() + self._grace
+            try:
+                while sent < len(data):
+                    await trio.lowlevel.wait_writable(sock)
+                    try:
+                        sent += sock.send(view[sent:])
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        return False
+            finally:
+                self._batches.discard(batch)
+        return not batch.cancelled_caught
 
 
 def settings_configure_logging(settings: Settings) -> bool:
