@@ -350,9 +350,10 @@ class Server:
                     if len(commands) <= reqs_per_event:
                         # The common case: no await unless the reply does not fit the socket.
                         out = dispatcher.execute(commands, session) if commands else []
-                        if session.closing:
-                            break  # memcached drops the replies of the read that closes
+                        # On a close the dispatcher has already dropped what memcached drops.
                         if out and not await self._send(sock, out):
+                            break
+                        if session.closing:
                             break
                         keep_open = not session.close_after_write
                     else:
@@ -404,11 +405,14 @@ class Server:
                 counters.conn_yields += 1
                 await trio.lowlevel.checkpoint()
             out = dispatcher.execute(commands[start : start + reqs_per_event], session)
-            if session.closing:
-                return False  # memcached drops the replies of the read that closes
             if out:
                 pending.extend(out)
                 pending_size += sum(map(len, out))
+            if session.closing:
+                # The dispatcher has dropped what memcached drops; send what it kept.
+                if pending:
+                    await self._send(sock, pending)
+                return False
             if session.close_after_write:
                 break
             if pending_size > MAX_PENDING_OUTPUT:
