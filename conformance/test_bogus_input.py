@@ -69,15 +69,8 @@ def test_http_drops_replies_of_the_same_read(conn) -> None:
     conn.assert_closed()
 
 
-def test_http_keeps_replies_flushed_by_a_get(server, conn, request) -> None:
+def test_http_keeps_replies_flushed_by_a_get(conn) -> None:
     """memcached writes what is queued after each retrieval command and after mn."""
-    if server.kind == "pymcd":
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="pymcd's server drops every reply of a read that closes; the dispatcher "
-                "keeps the flushed ones, server.py must send them (pending change)"
-            )
-        )
     conn.send(b"get {k}a\r\nversion\r\nmn\r\nversion\r\nGET / HTTP/1.1\r\n")
     conn.expect(b"END\r\nVERSION 1.6.18\r\nMN\r\n")
     conn.assert_closed()

@@ -867,6 +867,12 @@ def _first_oserror(exc: BaseException) -> OSError | None:
     return None
 
 
+def _preload_codecs() -> None:
+    """Codecs the server and its logging use lazily (host names, log lines)."""
+    for name in ("encodings.idna", "encodings.latin_1", "encodings.ascii", "stringprep"):
+        importlib.import_module(name)
+
+
 def _server_run() -> _RunServer:
     try:
         module = importlib.import_module("pymcd.server")
@@ -882,8 +888,11 @@ def _serve(opts: Options) -> int:
     """Apply the process effects in memcached's order, then run the server."""
     s = opts.settings
     _set_limits(opts)
-    _drop_privileges(s.user)
+    # Import everything the server needs while still root: after the privilege drop the
+    # interpreter's own files may be unreadable (a Python installed under /root).
     run = _server_run()
+    _preload_codecs()
+    _drop_privileges(s.user)
     report_fd = _daemonize(s.verbose) if s.daemonize else None
     out: TextIO = sys.stderr if report_fd is None else os.fdopen(report_fd, "w", buffering=1)
     configure_logging(s.verbose)

@@ -53,6 +53,7 @@ class Session:
         "close_after_write",
         "closing",
         "fd",
+        "flushed",
         "fresh",
         "last_cmd_time",
         "listen_address",
@@ -68,6 +69,10 @@ class Session:
         self.watching = False  # after `watch`: a log stream, its input is ignored
         self.close_after_write = False  # quit: send what is queued, then close
         self.closing = False  # close now and drop what is queued (bad input, shutdown)
+        # Replies of the current batch before this index count as written: memcached transmits
+        # what is queued after every completed retrieval command and after `mn`, so a later
+        # failing get (conn_release_items) or a close drops only the replies queued since.
+        self.flushed = 0
 
 
 class Dispatcher:
@@ -127,6 +132,7 @@ class Dispatcher:
         """
         session.last_cmd_time = self.store.time.update()
         session.fresh = False
+        session.flushed = 0
         out: list[bytes] = []
         if session.watching:
             return out
@@ -136,7 +142,7 @@ class Dispatcher:
             if session.close_after_write or session.watching:
                 break
             if session.closing:
-                out.clear()
+                del out[session.flushed :]
                 break
         return out
 
@@ -145,20 +151,23 @@ class Dispatcher:
     def _get(self, command: C.Get, out: list[bytes], session: Session) -> None:
         self._retrieve(command.keys, self.store.get, command.with_cas, False, out)
         if command.key_too_long:
-            del out[:]  # memcached drops this read's earlier replies too (conn_release_items)
+            # memcached drops the replies queued since its last flush too (conn_release_items)
+            del out[session.flushed :]
             out.append(R.BAD_FORMAT)
         else:
             out.append(R.END)
+            session.flushed = len(out)
 
     def _get_and_touch(self, command: C.GetAndTouch, out: list[bytes], session: Session) -> None:
         touch = self.store.touch
         exptime = command.exptime
         self._retrieve(command.keys, lambda key: touch(key, exptime), command.with_cas, True, out)
         if command.key_too_long:
-            del out[:]
+            del out[session.flushed :]
             out.append(R.BAD_FORMAT)
         else:
             out.append(R.END)
+            session.flushed = len(out)
 
     def _retrieve(
         self,
@@ -203,7 +212,13 @@ class Dispatcher:
             if not self.store.item_size_ok(command.key, command.flags, len(command.data)):
                 self._too_large(command.mode, command.key, command.noreply, out)
                 return
-            self.store.count_set(command.key, command.flags, len(command.data))
+            if not self.store.count_set(command.key, command.flags, len(command.data)):
+                self.counters.store_no_memory += 1
+                if command.mode is StoreMode.SET:
+                    self.store.discard(command.key)
+                if not command.noreply:
+                    out.append(R.OUT_OF_MEMORY_STORING)
+                return
             if not command.noreply:
                 out.append(R.BAD_DATA_CHUNK)
             return
@@ -359,6 +374,8 @@ class Dispatcher:
     def _reply(self, command: C.Reply, out: list[bytes], session: Session) -> None:
         if command.data:
             out.append(command.data)
+            if command.data is R.MN:  # "mn command forces immediate writeback flush"
+                session.flushed = len(out)
 
     def _close(self, command: C.Close, out: list[bytes], session: Session) -> None:
         session.closing = True

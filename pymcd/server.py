@@ -268,7 +268,7 @@ class Server:
         """How many clients memcached 1.6.18 admits under ``-c N -t T``: N - 4*T - 8.
 
         memcached counts its own descriptors (stdio, listeners, per-thread pipes and event
-        fds) against -c; measured on the real binary (tests/wire/test_wire_connection_limits).
+        fds) against -c; measured on the real binary (conformance/test_connection_limits.py).
         """
         settings = self.settings
         return max(settings.max_connections - 4 * settings.num_threads - 8, 0)

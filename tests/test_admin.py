@@ -281,7 +281,7 @@ def memcached() -> Iterator[int]:
             pytest.fail(f"{MEMCACHED_BIN} is missing (CI=true)")
         pytest.skip(f"{MEMCACHED_BIN} not installed: the memcached comparison needs it")
     kwargs: dict[str, object] = {}
-    if os.geteuid() == 0:  # memcached refuses to run as root (see tests/wire/conftest.py)
+    if os.geteuid() == 0:  # memcached refuses to run as root (see conformance/conftest.py)
         kwargs["user"] = pwd.getpwnam("nobody").pw_uid
     port = _free_port()
     proc = subprocess.Popen(

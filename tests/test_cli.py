@@ -564,3 +564,23 @@ def test_refusals_match_memcached(
 
 def _memcached_user() -> list[str]:
     return ["-u", "nobody"] if os.geteuid() == 0 else []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")
+def test_serves_after_dropping_privileges_to_nobody() -> None:
+    """The server and its lazy imports load before setuid: a root-only Python still works."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pymcd", "-u", "nobody", "-p", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        port = int(line.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"version\r\n")
+            assert conn.recv(100) == b"VERSION 1.6.18\r\n"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0

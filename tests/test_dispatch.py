@@ -686,8 +686,49 @@ def test_quit_keeps_earlier_replies_and_stops(h: Harness) -> None:
 
 def test_too_long_key_drops_earlier_replies_of_the_read(h: Harness) -> None:
     h.run(SET_A)
-    reply = h.run(b"get a\r\nget a " + LONG_KEY + b"\r\nget a\r\n")
+    reply = h.run(b"version\r\ndelete b\r\nget a " + LONG_KEY + b"\r\nget a\r\n")
     assert reply == b"CLIENT_ERROR bad command line format\r\nVALUE a 0 1\r\nx\r\nEND\r\n"
+
+
+# Found by conformance/test_differential.py: memcached transmits what is queued after every
+# completed retrieval command and after mn, so a failing get (or a close) drops only the
+# replies queued since then.
+@pytest.mark.parametrize(
+    ("script", "reply"),
+    [
+        pytest.param(
+            b"get a\r\nget a " + LONG_KEY + b"\r\nget a\r\n",
+            b"VALUE a 0 1\r\nx\r\nEND\r\nCLIENT_ERROR bad command line format\r\n"
+            b"VALUE a 0 1\r\nx\r\nEND\r\n",
+            id="after-get",
+        ),
+        pytest.param(
+            b"version\r\ngets b\r\nversion\r\ngat 0 " + LONG_KEY + b"\r\n",
+            b"VERSION 1.6.18\r\nEND\r\nCLIENT_ERROR bad command line format\r\n",
+            id="after-gets-drops-later",
+        ),
+        pytest.param(
+            b"version\r\nmn\r\nversion\r\nget " + LONG_KEY + b"\r\n",
+            b"VERSION 1.6.18\r\nMN\r\nCLIENT_ERROR bad command line format\r\n",
+            id="after-mn",
+        ),
+        pytest.param(
+            b"version\r\nget " + LONG_KEY + b"\r\nversion\r\nget " + LONG_KEY + b"\r\n",
+            b"CLIENT_ERROR bad command line format\r\n",
+            id="a-failed-get-does-not-flush",
+        ),
+    ],
+)
+def test_too_long_key_keeps_replies_flushed_by_get_or_mn(
+    h: Harness, script: bytes, reply: bytes
+) -> None:
+    h.run(SET_A)
+    assert h.run(script) == reply
+
+
+def test_close_keeps_replies_flushed_by_get_or_mn(h: Harness) -> None:
+    assert h.run(b"get b\r\nversion\r\nfoo HTTP/1.1\r\n") == b"END\r\n"
+    assert h.session.closing
 
 
 def test_watch_session_ignores_input(h: Harness) -> None:

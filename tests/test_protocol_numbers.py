@@ -1,4 +1,4 @@
-"""memcached's safe_strto* quirks, each checked against real memcached in tests/wire."""
+"""memcached's safe_strto* quirks, each checked against real memcached in conformance."""
 
 import pytest
 

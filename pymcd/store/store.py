@@ -449,13 +449,22 @@ class Store:
         size = self._item_base_size + len(key) + nbytes + (4 if flags else 0)
         return size <= self._item_size_max and nbytes >= 2
 
-    def count_set(self, key: bytes, flags: int, nbytes: int) -> None:
-        """Count ``cmd_set`` for a store that never reached the store (a bad data chunk).
+    def count_set(self, key: bytes, flags: int, nbytes: int) -> bool:
+        """Allocate and free the item of a store that never reached the store (bad data chunk).
 
-        memcached allocates the item, counts the set, and only then finds the block malformed.
+        memcached allocates the item (a class's first page, maybe an eviction), counts the
+        set, and only then finds the block malformed and frees the item: so ``stats slabs``
+        shows the page. False when the allocation failed (memcached answers out of memory).
         """
-        size = self._item_base_size + len(key) + nbytes + (4 if flags else 0)
-        self._classes[self._geometry.clsid(size)].cmd_set += 1
+        now = self.time.current_time
+        nkey = len(key)
+        size = self._item_base_size + nkey + nbytes + (4 if flags else 0)
+        clsid = min(bisect_left(self._chunk_sizes, size, 1), self._largest_clsid)
+        if not self._allocate(clsid, size, nkey, flags, nbytes, now):
+            return False
+        self._release(clsid, size, nkey, flags, nbytes)
+        self._classes[clsid].cmd_set += 1
+        return True
 
     def discard(self, key: bytes) -> None:
         """Remove the key's live item, if any, without counting anything (failed set)."""

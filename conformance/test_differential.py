@@ -1,0 +1,542 @@
+"""Differential fuzzing: one random command stream, pymcd and real memcached, identical replies.
+
+A Hypothesis ``RuleBasedStateMachine`` opens one raw socket to a pymcd and one to a real
+memcached (both started here with the same flags) and sends both the same bytes: every classic
+text command with random flags, exptimes, values, cas uniques, noreply, malformed lines, long
+lines, pipelines, commands split across packets and across steps. After each step it compares
+the two reply streams byte for byte, after normalising only what may legitimately differ (see
+``normalise``). A difference fails with Hypothesis' shrunk command sequence.
+
+How a step's replies are delimited: after the step's bytes the machine sends ``mn\\r\\n`` (the
+meta no-op, answered ``MN\\r\\n`` by both) and reads until the reply ends with ``MN\\r\\n``. No
+other reply can contain ``MN\\r\\n``: keys, values and junk are built from lowercase letters,
+digits and separators. If a server is still waiting for bytes (a data block announced longer
+than sent, a line without its newline), neither answers within ``WAIT`` seconds; the machine
+then sends another ``mn\\r\\n`` to both, up to ``ROUNDS`` times, and if still stuck compares
+what arrived and reconnects both.
+
+Budget: ``CI_EXAMPLES`` examples of up to ``STEPS`` steps (about a minute); run longer with
+``python -m pytest conformance/test_differential.py --fuzz-examples 20000``. It runs under
+``--target pymcd`` only: it starts its own pymcd and memcached (``-I 2k`` so values near the
+item size cap are cheap), so another target adds nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from .conftest import MemcachedProcess, PymcdServer, Target
+
+CI_EXAMPLES = 150  # about a minute
+STEPS = 40
+WAIT = 0.4  # seconds a stuck server gets before the machine sends another sentinel
+ROUNDS = 4
+SENTINEL = b"mn\r\n"
+SENTINEL_REPLY = b"MN\r\n"
+PAUSE = 0.003  # between the pieces of a split command, so each piece is its own read
+
+# Both servers: a 2 KB item size cap (memcached also needs slab_chunk_max <= -I).
+FLAGS = ("-I", "2k", "-o", "slab_chunk_max=2048")
+ITEM_SIZE_MAX = 2048
+ITEM_HEADER = 59  # an item of key k and value v fits iff 59 + len(k) + len(v) (+4 with flags)
+
+
+# ---------------------------------------------------------------------------------------------
+# the command language: a command is a tuple of parts; bytes are sent as they are, a CasRef is
+# replaced, per server, by that server's own i-th cas unique seen so far
+
+
+@dataclass(frozen=True)
+class CasRef:
+    index: int
+
+
+Part = bytes | CasRef
+Cmd = tuple[Part, ...]
+
+# A small key space so keys collide; plus a 250-byte key (the longest allowed) and a 251-byte one.
+KEY250 = b"k" * 250
+KEY251 = b"k" * 251
+KEYS = (b"a", b"b", b"c", b"n", KEY250)
+keys = st.sampled_from(KEYS[:4]) | st.sampled_from([KEY250, KEY251])
+
+# Exptimes: never a small positive relative one (1 .. ~1000) or an absolute one near now. The
+# two servers' clocks tick independently, so whether such an item is alive at the next step is
+# genuine non-determinism; test_expiry.py covers those with a moved or awaited clock.
+FAR_FUTURE = int(time.time()) + 10_000_000
+exptimes = (
+    st.sampled_from(
+        [b"0", b"-1", b"-1000", b"10000", b"2592000", b"2592001", b"1000000000", b"%d" % FAR_FUTURE]
+    )
+    | st.sampled_from(
+        [b"x", b"", b"1x", b"+5", b"2147483647", b"2147483648", b"-2147483648", b"-2147483649"]
+    )
+    | st.sampled_from([b"4294967296", b"99999999999999999999", b"0x10"])
+)
+numbers = (
+    st.sampled_from(
+        [b"0", b"1", b"7", b"65535", b"4294967295", b"4294967296", b"-1", b"x", b"1.5", b"+5"]
+    )
+    | st.sampled_from([b"18446744073709551615", b"18446744073709551616", b"00", b" 1", b""])
+    | st.integers(0, 2**64 + 5).map(lambda n: b"%d" % n)
+)
+flag_tokens = st.sampled_from([b"0", b"0", b"1", b"7"]) | numbers
+noreply = st.sampled_from([b"", b"", b"", b" noreply", b" noreply", b" norepl", b" noreply x"])
+
+# Values: lowercase, digits and separators (so no reply contains the sentinel's MN), numbers
+# for incr/decr, CR LF inside, and sizes around the item size cap.
+VALUE_ALPHABET = b"abcxyz019 \r\n-"
+small_values = st.lists(st.sampled_from(list(VALUE_ALPHABET)), max_size=24).map(bytes)
+numeric_values = numbers | st.sampled_from([b"12", b"0012", b"12 ", b"1\r\n2", b"-5"])
+
+
+@st.composite
+def storage(draw: st.DrawFn) -> Cmd:
+    name = draw(st.sampled_from([b"set", b"set", b"add", b"replace", b"append", b"prepend"]))
+    is_cas = draw(st.integers(0, 5)) == 0
+    if is_cas:
+        name = b"cas"
+    key = draw(keys)
+    flags = draw(flag_tokens)
+    kind = draw(st.integers(0, 9))
+    if kind == 0:  # near the item size cap, either side of it
+        flag_extra = 0 if flags == b"0" else 4
+        limit = ITEM_SIZE_MAX - ITEM_HEADER - len(key) - flag_extra
+        value = b"v" * max(0, limit + draw(st.integers(-3, 3)))
+    elif kind in (1, 2):
+        value = draw(numeric_values)
+    else:
+        value = draw(small_values)
+    length = b"%d" % len(value)
+    # a wrong length: shorter than the data (the rest is parsed as commands), bogus tokens,
+    # or, rarely, longer (the server waits; see the module docstring)
+    wrong = draw(st.integers(0, 15))
+    if wrong == 0:
+        length = b"%d" % max(0, len(value) - draw(st.integers(1, 3)))
+    elif wrong == 1:
+        length = draw(st.sampled_from([b"-1", b"x", b"", b"2147483648", b"1 2"]))
+    elif wrong == 2 and len(value) < 50:
+        length = b"%d" % (len(value) + draw(st.integers(1, 4)))
+    terminator = b"\r\n"
+    if draw(st.integers(0, 15)) == 0:
+        terminator = draw(st.sampled_from([b"\n", b"xx", b"\r", b"\r\r\n", b"", b"\n\r\n"]))
+    parts: list[Part] = [name + b" " + key + b" " + flags + b" " + draw(exptimes) + b" " + length]
+    if is_cas:
+        ref = draw(st.integers(0, 6))
+        if ref < 5:
+            parts += [b" ", CasRef(ref)]
+        else:  # bogus uniques: never one a server could have handed out
+            parts.append(b" " + draw(st.sampled_from([b"0", b"x", b"-1", b"18446744073709551615"])))
+    parts.append(draw(noreply) + b"\r\n" + value + terminator)
+    return tuple(parts)
+
+
+@st.composite
+def retrieval(draw: st.DrawFn) -> Cmd:
+    name = draw(st.sampled_from([b"get", b"gets", b"gat", b"gats", b"bget"]))
+    if name in (b"gat", b"gats"):
+        name += b" " + draw(exptimes)
+    ks = draw(st.lists(keys, min_size=0, max_size=5))
+    if draw(st.integers(0, 20)) == 0:
+        ks = ks * 8  # more than memcached's 24 tokens per tokenizer pass
+    return (b" ".join([name, *ks]) + draw(st.sampled_from([b"", b"", b" "])) + b"\r\n",)
+
+
+@st.composite
+def arithmetic(draw: st.DrawFn) -> Cmd:
+    name = draw(st.sampled_from([b"incr", b"decr"]))
+    return (name + b" " + draw(keys) + b" " + draw(numbers) + draw(noreply) + b"\r\n",)
+
+
+@st.composite
+def delete(draw: st.DrawFn) -> Cmd:
+    extra = draw(st.sampled_from([b"", b"", b" 0", b" 1", b" x", b" noreply", b" 0 noreply"]))
+    return (b"delete " + draw(keys) + extra + b"\r\n",)
+
+
+@st.composite
+def touch(draw: st.DrawFn) -> Cmd:
+    return (b"touch " + draw(keys) + b" " + draw(exptimes) + draw(noreply) + b"\r\n",)
+
+
+@st.composite
+def flush_all(draw: st.DrawFn) -> Cmd:
+    # No delay that memcached would honour: a short one expires items on each server's own
+    # tick; a long one, or an absolute time before the process start, overwrites oldest_live
+    # and so cancels an earlier immediate flush_all, bringing back the flushed items memcached's
+    # maintainer has not reclaimed yet, where pymcd removed them at once (README.md, flush_all).
+    # test_flush_all.py and test_expiry.py cover delays.
+    # " 1 2" is no safe junk case: the 2 is not "noreply", so memcached reads a delay of 1 and
+    # flushes items linked later in the same second, which each server's clock decides.
+    delay = draw(
+        st.sampled_from([b"", b" 0", b" -1", b" -10000", b" x", b" 0 2", b" 1 2 3", b" 0x10"])
+    )
+    return (b"flush_all" + delay + draw(noreply) + b"\r\n",)
+
+
+# stats: the subcommands whose *names* are deterministic. Not `stats conns` (names carry file
+# descriptor numbers); not `stats detail on` (it would stay on for later examples); not
+# `stats items` (memcached lists a class until its background maintainer has reclaimed the
+# items flush_all invalidated, pymcd removes them at once: a deliberate difference in README.md);
+# not `stats cachedump` (memcached dumps only its COLD LRU, which its maintainer thread fills
+# over time; pymcd has one LRU per class, so it dumps every item).
+stats = st.sampled_from(
+    [b"stats", b"stats settings", b"stats slabs", b"stats sizes", b"stats reset"]
+) | st.sampled_from([b"stats detail dump", b"stats foo"])
+stats = stats.map(lambda s: (s + b"\r\n",))
+
+# Not `mn`: it is the sentinel, and an extra MN would end a step's reply early; every step
+# exercises it (including its flush of queued replies) anyway.
+misc = st.sampled_from(
+    [b"version", b"verbosity 0", b"verbosity", b"verbosity x noreply", b"shutdown"]
+) | st.sampled_from(
+    [b"cache_memlimit 64", b"cache_memlimit x", b"quit", b"  get a", b"GET a", b"gets"]
+)
+misc = misc.map(lambda s: (s + b"\r\n",))
+
+# Junk lines. Never a first token starting with "m": meta commands (mg, ms, md, ma, me) are
+# not implemented in pymcd yet (a deliberate difference listed in README.md). Never a first byte
+# 0x80 (memcached's -B auto would switch the connection to the binary protocol).
+JUNK_ALPHABET = b"abegstx01 \t\r\x00\xff"
+junk = (
+    st.lists(st.sampled_from(list(JUNK_ALPHABET)), max_size=30)
+    .map(bytes)
+    .filter(lambda b: not b.lstrip(b" ").startswith(b"m"))
+)
+bogus = junk.map(lambda b: (b + b"\r\n",)) | st.just((b"\n",))
+
+commands = st.one_of(
+    storage(), storage(), retrieval(), retrieval(), arithmetic(), delete(), touch(),
+    flush_all(), stats, misc, bogus,
+)  # fmt: skip
+
+
+def render(cmd: Cmd, uniques: list[bytes]) -> bytes:
+    out = []
+    for part in cmd:
+        if isinstance(part, CasRef):
+            # an index past what this server handed out yet: a unique no item has
+            out.append(uniques[part.index] if part.index < len(uniques) else b"0")
+        else:
+            out.append(part)
+    return b"".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# normalisation: the only things allowed to differ
+
+
+def normalise(reply: bytes, uniques: list[bytes]) -> bytes:
+    """The reply with what may legitimately differ replaced; records new cas uniques.
+
+    * cas uniques (the 5th token of a VALUE line): each server numbers writes from its own
+      counter, so each unique becomes ``#i``, its first-seen position on that server
+      (``uniques`` is that server's list, in the same order the CasRef indices use).
+    * the version string: an implementation's own (pymcd says 1.6.18, pinned in test_admin).
+    * stats values (``STAT <name> <value>``): pids, times, rusage, byte counts of a different
+      engine; the names and their order must still match. ``STAT`` lines inside a value are
+      data, so value blocks are skipped by their announced length.
+    """
+    out: list[bytes] = []
+    pos = 0
+    while pos < len(reply):
+        nl = reply.find(b"\r\n", pos)
+        if nl < 0:
+            out.append(reply[pos:])
+            break
+        line = reply[pos:nl]
+        pos = nl + 2
+        if line.startswith(b"VALUE "):
+            tokens = line.split(b" ")
+            if len(tokens) == 5:
+                if tokens[4] not in uniques:
+                    uniques.append(tokens[4])
+                tokens[4] = b"#%d" % uniques.index(tokens[4])
+            out.append(b" ".join(tokens) + b"\r\n")
+            if len(tokens) >= 4 and tokens[3].isdigit():
+                n = int(tokens[3]) + 2
+                out.append(reply[pos : pos + n])
+                pos += n
+            continue
+        if line.startswith(b"STAT "):
+            line = b" ".join(line.split(b" ", 2)[:2]) + b" <value>"
+        elif line.startswith(b"VERSION "):
+            line = b"VERSION <version>"
+        out.append(line + b"\r\n")
+    return b"".join(out)
+
+
+def _short(data: bytes) -> str:
+    """repr with long runs of one byte compressed: b'k'*250 shows as k*250."""
+    return re.sub(r"(.)\1{15,}", lambda m: f"{m[1]}*{len(m[0])}", repr(data))
+
+
+# ---------------------------------------------------------------------------------------------
+# one raw connection per server
+
+
+class Peer:
+    def __init__(self, name: str, host: str, port: int) -> None:
+        self.name, self.host, self.port = name, host, port
+        self.sock: socket.socket | None = None
+        self.uniques: list[bytes] = []
+        self.buf = b""
+        self.closed = False
+
+    def connect(self) -> None:
+        self.close()
+        self.sock = socket.create_connection((self.host, self.port), timeout=2)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf, self.closed = b"", False
+
+    def close(self) -> None:
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.close()
+            self.sock = None
+
+    def send(self, data: bytes) -> None:
+        if self.closed or self.sock is None:
+            return
+        try:
+            self.sock.sendall(data)
+        except OSError:  # closed by the server; the reply read notices
+            self.closed = True
+
+    def done(self) -> bool:
+        return self.closed or self.buf.endswith(SENTINEL_REPLY)
+
+    def read(self, deadline: float) -> None:
+        """Read until the reply ends with the sentinel's, EOF, or the deadline."""
+        assert self.sock is not None
+        final = False
+        while not self.done() and not final:
+            left = deadline - time.monotonic()
+            if left <= 0.02:
+                # the other peer may have used up the shared deadline: still drain what is
+                # already here, or a slow first peer would make the second look silent
+                left, final = 0.02, True
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except TimeoutError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.closed = True
+            self.buf += chunk
+
+
+# ---------------------------------------------------------------------------------------------
+# the machine
+
+LOG = os.environ.get("PYMCD_FUZZ_LOG")  # append every difference found to this file
+PEERS: list[Peer] = []  # [pymcd, memcached], set by the test below
+
+
+class Differential(RuleBasedStateMachine):
+    """Every rule sends the same bytes to both servers and compares the replies."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peers = PEERS
+        self.fragment = False  # a step left an unterminated line for the next step to finish
+        self.steps: list[str] = []
+
+    @initialize()
+    def fresh_connections(self) -> None:
+        for p in self.peers:
+            p.connect()
+            p.uniques.clear()
+        # flush_all only invalidates in memcached; deleting every key really removes them, so
+        # no earlier example's item can come back (see flush_all below)
+        self.exchange([(b"flush_all\r\n",), *((b"delete %s noreply\r\n" % k,) for k in KEYS)])
+
+    def teardown(self) -> None:
+        for p in self.peers:
+            p.close()
+
+    # -- sending and comparing ---------------------------------------------------------------
+
+    def _send(self, cmds: list[Cmd], cuts: list[int], pause: float) -> None:
+        datas = [b"".join(render(c, p.uniques) for c in cmds) for p in self.peers]
+        self.steps.append(_short(datas[1]))
+        offsets = [0, *sorted({c for c in cuts if 0 < c < min(map(len, datas))})]
+        for i, start in enumerate(offsets):
+            end = offsets[i + 1] if i + 1 < len(offsets) else None
+            for p, data in zip(self.peers, datas, strict=True):
+                p.send(data[start:end])
+            if end is not None and pause:
+                time.sleep(pause)
+
+    def exchange(
+        self, cmds: list[Cmd], cuts: list[int] | None = None, pause: float = PAUSE, wait=0.0
+    ) -> None:
+        """Send ``cmds`` (cut at ``cuts``) then the sentinel; compare the replies."""
+        self._send(cmds, cuts or [], pause)
+        self.fragment = False
+        if wait:
+            time.sleep(wait)  # let each server see the bytes so far as one read
+        for _ in range(ROUNDS):
+            for p in self.peers:
+                p.send(SENTINEL)
+            deadline = time.monotonic() + WAIT
+            for p in self.peers:
+                p.read(deadline)
+            if all(p.done() for p in self.peers):
+                break
+            if any(p.done() for p in self.peers):
+                # one answered and one did not: give the slow one a last chance, then compare
+                deadline = time.monotonic() + 2
+                for p in self.peers:
+                    p.read(deadline)
+                break
+        self.compare()
+
+    def compare(self) -> None:
+        py, mc = self.peers
+        got = [(normalise(p.buf, p.uniques), p.closed) for p in self.peers]
+        if got[0] != got[1]:
+            msg = (
+                "pymcd and memcached differ\n"
+                f"  pymcd     (closed={py.closed}): {_short(py.buf)}\n"
+                f"  memcached (closed={mc.closed}): {_short(mc.buf)}\n"
+                f"  normalised pymcd:     {_short(got[0][0])}\n"
+                f"  normalised memcached: {_short(got[1][0])}\n"
+                "  steps sent (memcached's bytes):\n    " + "\n    ".join(self.steps)
+            )
+            if LOG:
+                with open(LOG, "a") as f:
+                    f.write(msg + "\n\n")
+            raise AssertionError(msg)
+        for p in self.peers:
+            p.buf = b""
+        if any(p.closed or not p.done() for p in self.peers):
+            for p in self.peers:  # closed (quit, line too long) or stuck: start afresh
+                p.connect()
+
+    # -- rules -------------------------------------------------------------------------------
+
+    @rule(cmd=commands)
+    def one_command(self, cmd: Cmd) -> None:
+        self.exchange([cmd])
+
+    @rule(cmds=st.lists(commands, min_size=2, max_size=8))
+    def pipelined(self, cmds: list[Cmd]) -> None:
+        self.exchange(cmds)
+
+    @rule(cmds=st.lists(commands, min_size=1, max_size=3), cuts=st.lists(st.integers(1, 200)))
+    def split_packets(self, cmds: list[Cmd], cuts: list[int]) -> None:
+        self.exchange(cmds, cuts)
+
+    @rule(cmd=commands)
+    def byte_by_byte(self, cmd: Cmd) -> None:
+        size = len(render(cmd, []))
+        if size > 300:
+            size = 300  # the rest in one piece
+        self.exchange([cmd], list(range(1, size)), pause=0)
+
+    @precondition(lambda self: not self.fragment)
+    @rule(cmd=commands, at=st.integers(1, 40))
+    def split_across_steps(self, cmd: Cmd, at: int) -> None:
+        """Send a command's first bytes only; the next step's bytes complete the line."""
+        data = render(cmd, self.peers[1].uniques)
+        if CasRef in map(type, cmd) or at >= len(data) - 1:
+            return
+        for p in self.peers:
+            p.send(data[:at])
+        self.steps.append(f"{_short(data[:at])} (unterminated)")
+        self.fragment = True
+
+    @precondition(lambda self: not self.fragment)
+    @rule(
+        length=st.integers(2030, 2070) | st.integers(3000, 5000),
+        prefix=st.sampled_from([b"", b"get ", b"gets ", b"  get ", b"set a 0 0 1", b"xx"]),
+        newline=st.booleans(),
+    )
+    def long_line(self, length: int, prefix: bytes, newline: bool) -> None:
+        """Lines around memcached's 2048-byte limit, with and without their newline.
+
+        Sent in one piece; an unterminated one gets its CRLF only after a pause, since
+        whether it is judged alone or with the next bytes depends on how reads split it (and
+        left open it would cost every later sentinel a timeout).
+        """
+        line = (prefix + b"a" * length)[:length]
+        if newline:
+            self.exchange([(line + b"\r\n",)])
+        else:
+            self.exchange([(line,), (b"\r\n",)], cuts=[length], pause=0.05)
+
+    @rule()
+    def reconnect(self) -> None:
+        """Close mid-stream (possibly with a fragment pending) and start afresh."""
+        for p in self.peers:
+            p.connect()
+        self.fragment = False
+
+
+# ---------------------------------------------------------------------------------------------
+# the test
+
+
+@pytest.fixture(scope="module")
+def peers(target: Target) -> Iterator[list[Peer]]:
+    if target.kind != "pymcd":
+        pytest.skip(
+            "the differential machine compares pymcd with memcached; it runs under --target pymcd"
+        )
+    Target("memcached").check()
+    target.check()
+    py, mc = PymcdServer(FLAGS), MemcachedProcess(FLAGS)
+    py.start()
+    try:
+        mc.start()
+        try:
+            yield [Peer("pymcd", py.host, py.port), Peer("memcached", mc.host, mc.port)]
+        finally:
+            mc.stop()
+    finally:
+        py.stop()
+
+
+@pytest.mark.timeout(0)  # bounded by the example budget, which --fuzz-examples raises
+def test_differential(peers: list[Peer], request: pytest.FixtureRequest) -> None:
+    requested = request.config.getoption("--fuzz-examples")
+    examples = requested or CI_EXAMPLES
+    # CI's budget replays the same examples every run (derandomized), so CI is deterministic;
+    # --fuzz-examples N explores new random streams.
+    PEERS[:] = peers
+    try:
+        run_state_machine_as_test(
+            Differential,
+            settings=settings(
+                max_examples=examples,
+                stateful_step_count=STEPS,
+                deadline=None,
+                derandomize=not requested,
+                phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+                suppress_health_check=list(HealthCheck),
+                print_blob=True,
+                database=None,  # servers carry state between runs: replaying is not exact
+            ),
+        )
+    finally:
+        PEERS.clear()
