@@ -177,29 +177,36 @@ class Dispatcher:
         touching: bool,
         out: list[bytes],
     ) -> None:
-        """VALUE lines for the hits; a gat counts cmd_touch where a get counts cmd_get."""
-        counters = self.counters
-        detail = self.detail.record_get if self.detail.enabled else None
-        for key in keys:
-            item = lookup(key)
-            if touching:
-                counters.cmd_touch += 1
-            else:
-                counters.cmd_get += 1
-            if detail is not None:
-                detail(key, item is not None)
+        """VALUE lines for the hits; a gat counts cmd_touch where a get counts cmd_get.
+
+        The per-key loop is the multi-get hot path: counters are added once per command.
+        """
+        append = out.append
+        hits = 0
+        if self.detail.enabled:
+            record = self.detail.record_get
+            found = [(key, lookup(key)) for key in keys]
+            for key, item in found:
+                record(key, item is not None)
+        else:
+            found = [(key, lookup(key)) for key in keys]
+        for key, item in found:
             if item is None:
-                if touching:
-                    counters.touch_misses += 1
-                else:
-                    counters.get_misses += 1
                 continue
+            hits += 1
             data = item.data
             if with_cas:
-                out.append(b"VALUE %b %d %d %d\r\n" % (key, item.flags, len(data) - 2, item.cas))
+                append(b"VALUE %b %d %d %d\r\n" % (key, item.flags, len(data) - 2, item.cas))
             else:
-                out.append(b"VALUE %b %d %d\r\n" % (key, item.flags, len(data) - 2))
-            out.append(data)
+                append(b"VALUE %b %d %d\r\n" % (key, item.flags, len(data) - 2))
+            append(data)
+        counters = self.counters
+        if touching:
+            counters.cmd_touch += len(keys)
+            counters.touch_misses += len(keys) - hits
+        else:
+            counters.cmd_get += len(keys)
+            counters.get_misses += len(keys) - hits
 
     # -- storage -------------------------------------------------------------------------
 
