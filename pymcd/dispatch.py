@@ -198,7 +198,10 @@ class Dispatcher:
             if with_cas:
                 append(b"VALUE %b %d %d %d\r\n" % (key, item.flags, len(data) - 2, item.cas))
             else:
-                append(b"VALUE %b %d %d\r\n" % (key, item.flags, len(data) - 2))
+                header = item.header
+                if header is None:
+                    header = item.header = b"VALUE %b %d %d\r\n" % (key, item.flags, len(data) - 2)
+                append(header)
             append(data)
         counters = self.counters
         if touching:

@@ -27,6 +27,7 @@ class Item:
         "exptime",
         "fetched",
         "flags",
+        "header",
         "key",
         "next",
         "prev",
@@ -51,6 +52,9 @@ class Item:
         self.cas = cas
         self.clsid = clsid
         self.fetched = False  # memcached's ITEM_FETCHED: read at least once since it was linked
+        # The reply's "VALUE <key> <flags> <bytes>\r\n", made by the first get and kept: key,
+        # flags and length never change for an item (incr/decr rewrite in place, same length).
+        self.header: bytes | None = None
         self.prev: Item | None = None
         self.next: Item | None = None
 
