@@ -224,11 +224,7 @@ def started(kind: str, memory_mb: int = BENCH_MEMORY_MB) -> Iterator[Running]:
 
 
 def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
+    return int(_memory_fill().rss_bytes(pid))
 
 
 def server_stats(port: int) -> dict[str, str]:
@@ -324,12 +320,18 @@ def bytes_per_item(binary: Path, kind: str, items: int = 100_000, value_size: in
     return (after - before) / items
 
 
-def eviction_fill(kinds: Sequence[str]) -> dict[str, dict[str, float]]:
+def _memory_fill() -> Any:
+    """scripts/memory_fill.py: the one implementation of RSS reading and the -m 64 fill."""
     sys.path.insert(0, str(SCRIPTS))
     try:
-        from memory_fill import fill  # the one implementation of the -m 64 fill
+        import memory_fill
     finally:
         sys.path.remove(str(SCRIPTS))
+    return memory_fill
+
+
+def eviction_fill(kinds: Sequence[str]) -> dict[str, dict[str, float]]:
+    fill = _memory_fill().fill
     return {kind: fill(kind, 100) for kind in kinds}
 
 
