@@ -446,8 +446,7 @@ class Store:
 
     def item_size_ok(self, key: bytes, flags: int, nbytes: int) -> bool:
         """Whether an item of this key, flags and data length (with CRLF) fits under -I."""
-        size = self._item_base_size + len(key) + nbytes + (4 if flags else 0)
-        return size <= self._item_size_max and nbytes >= 2
+        return self._ntotal(len(key), flags, nbytes) <= self._item_size_max and nbytes >= 2
 
     def count_set(self, key: bytes, flags: int, nbytes: int) -> bool:
         """Allocate and free the item of a store that never reached the store (bad data chunk).
@@ -458,7 +457,7 @@ class Store:
         """
         now = self.time.current_time
         nkey = len(key)
-        size = self._item_base_size + nkey + nbytes + (4 if flags else 0)
+        size = self._ntotal(nkey, flags, nbytes)
         clsid = min(bisect_left(self._chunk_sizes, size, 1), self._largest_clsid)
         if not self._allocate(clsid, size, nkey, flags, nbytes, now):
             return False
@@ -563,11 +562,7 @@ class Store:
         if not oldest_live or oldest_live > now:
             return
         for item in [it for it in self._items.values() if self._is_flushed(it, oldest_live)]:
-            cls = self._classes[item.clsid]
-            cls.reclaimed += 1
-            if not item.fetched:
-                cls.expired_unfetched += 1
-            self._unlink(item)
+            self._reclaim(item)
 
     def set_memory_limit(self, limit_bytes: int) -> bool:
         """``cache_memlimit`` (the caller checks memcached's 8 MB minimum and converts MB).
@@ -733,10 +728,7 @@ class Store:
             previous = item.prev
             exptime = item.exptime
             if (exptime and exptime < now) or (flush_due and self._is_flushed(item, oldest_live)):
-                cls.reclaimed += 1
-                if not item.fetched:
-                    cls.expired_unfetched += 1
-                self._unlink(item)
+                self._reclaim(item)
                 removed += 1
                 item = previous
                 tries -= 1
@@ -780,38 +772,35 @@ class Store:
         if not 0 < clsid <= self._largest_clsid:
             return []
         now = self.time.current_time
-        oldest_live = self._oldest_live
-        flush_due = bool(oldest_live and oldest_live <= now)
-        items = list(self._classes[clsid].from_head())
+        items = [item for item in self._classes[clsid].from_head() if self._is_live(item, now)]
         items.reverse()
-        return [
-            item
-            for item in items
-            if not (item.exptime and item.exptime <= now)
-            and not (flush_due and self._is_flushed(item, oldest_live))
-        ]
+        return items
 
     def item_total_size(self, item: Item) -> int:
         """memcached's ``ITEM_ntotal``: the bytes the item is charged (``size=`` in dumps)."""
-        return self._item_base_size + len(item.key) + len(item.data) + (4 if item.flags else 0)
+        return self._ntotal(len(item.key), item.flags, len(item.data))
+
+    def _ntotal(self, nkey: int, flags: int, nbytes: int) -> int:
+        """``ITEM_ntotal`` from its parts (``store`` and ``_unlink`` inline it: hot paths)."""
+        return self._item_base_size + nkey + nbytes + (4 if flags else 0)
 
     def crawl(self, clsids: list[int]) -> None:
         """``lru_crawler crawl``: reclaim the expired and flushed items of these classes now."""
         now = self.time.current_time
-        oldest_live = self._oldest_live
-        flush_due = bool(oldest_live and oldest_live <= now)
         for clsid in clsids:
             if not 0 < clsid <= self._largest_clsid:
                 continue
-            cls = self._classes[clsid]
-            for item in list(cls.from_head()):
-                if (item.exptime and item.exptime <= now) or (
-                    flush_due and self._is_flushed(item, oldest_live)
-                ):
-                    cls.reclaimed += 1
-                    if not item.fetched:
-                        cls.expired_unfetched += 1
-                    self._unlink(item)
+            for item in list(self._classes[clsid].from_head()):
+                if not self._is_live(item, now):
+                    self._reclaim(item)
+
+    def _reclaim(self, item: Item) -> None:
+        """Remove an expired or flushed item, counting ``reclaimed`` / ``expired_unfetched``."""
+        cls = self._classes[item.clsid]
+        cls.reclaimed += 1
+        if not item.fetched:
+            cls.expired_unfetched += 1
+        self._unlink(item)
 
     def reassign_page(self, src: int, dst: int) -> str:
         """``slabs reassign``: move one page from class ``src`` to ``dst`` (0 = global pool).
