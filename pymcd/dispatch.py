@@ -149,47 +149,36 @@ class Dispatcher:
     # -- retrieval -----------------------------------------------------------------------
 
     def _get(self, command: C.Get, out: list[bytes], session: Session) -> None:
-        self._retrieve(command.keys, self.store.get, command.with_cas, False, out)
-        if command.key_too_long:
-            # memcached drops the replies queued since its last flush too (conn_release_items)
-            del out[session.flushed :]
-            out.append(R.BAD_FORMAT)
-        else:
-            out.append(R.END)
-            session.flushed = len(out)
+        self._retrieve(command, self.store.get, False, out, session)
 
     def _get_and_touch(self, command: C.GetAndTouch, out: list[bytes], session: Session) -> None:
         touch = self.store.touch
         exptime = command.exptime
-        self._retrieve(command.keys, lambda key: touch(key, exptime), command.with_cas, True, out)
-        if command.key_too_long:
-            del out[session.flushed :]
-            out.append(R.BAD_FORMAT)
-        else:
-            out.append(R.END)
-            session.flushed = len(out)
+        self._retrieve(command, lambda key: touch(key, exptime), True, out, session)
 
     def _retrieve(
         self,
-        keys: list[bytes],
+        command: C.Get | C.GetAndTouch,
         lookup: Callable[[bytes], Item | None],
-        with_cas: bool,
         touching: bool,
         out: list[bytes],
+        session: Session,
     ) -> None:
-        """VALUE lines for the hits; a gat counts cmd_touch where a get counts cmd_get.
+        """VALUE lines for the hits, then END; a gat counts cmd_touch where a get counts cmd_get.
 
-        The per-key loop is the multi-get hot path: counters are added once per command.
+        The per-key loop is the multi-get hot path: counters are added once per command. A key
+        over 250 bytes ends the command: memcached drops the replies queued since its last
+        flush too (conn_release_items) and answers only CLIENT_ERROR.
         """
+        keys = command.keys
+        with_cas = command.with_cas
         append = out.append
         hits = 0
+        found = [(key, lookup(key)) for key in keys]
         if self.detail.enabled:
             record = self.detail.record_get
-            found = [(key, lookup(key)) for key in keys]
             for key, item in found:
                 record(key, item is not None)
-        else:
-            found = [(key, lookup(key)) for key in keys]
         for key, item in found:
             if item is None:
                 continue
@@ -210,6 +199,12 @@ class Dispatcher:
         else:
             counters.cmd_get += len(keys)
             counters.get_misses += len(keys) - hits
+        if command.key_too_long:
+            del out[session.flushed :]
+            append(R.BAD_FORMAT)
+        else:
+            append(R.END)
+            session.flushed = len(out)
 
     # -- storage -------------------------------------------------------------------------
 
