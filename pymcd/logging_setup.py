@@ -63,6 +63,12 @@ def configure_logging(verbose: int, stream: TextIO | None = None) -> logging.Log
     return logger
 
 
+def handler_installed() -> bool:
+    """Whether :func:`configure_logging` installed pymcd's stderr handler (the CLI does;
+    an application embedding pymcd keeps control of its own logging)."""
+    return any(isinstance(h, _PymcdHandler) for h in logging.getLogger(LOGGER_NAME).handlers)
+
+
 def set_verbosity(verbose: int) -> None:
     """Change the ``"pymcd"`` logger's level to match memcached's ``verbosity <n>``."""
     logging.getLogger(LOGGER_NAME).setLevel(level_for_verbosity(verbose))

@@ -24,7 +24,7 @@ import os
 import signal
 import socket as stdsocket
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import trio
@@ -32,7 +32,7 @@ import trio
 from pymcd.clock import Clock, ServerTime
 from pymcd.config import Settings
 from pymcd.dispatch import Dispatcher, Session
-from pymcd.logging_setup import set_verbosity
+from pymcd.logging_setup import handler_installed, set_verbosity
 from pymcd.protocol import TextParser
 from pymcd.protocol.responses import TOO_MANY_CONNECTIONS
 from pymcd.stats import (
@@ -111,7 +111,8 @@ class Server:
             counters=self.counters,
             on_shutdown=self._shutdown_command,
             connections=self._conn_infos,
-            on_verbosity=_follow_verbosity if settings_configure_logging(self.settings) else None,
+            # `verbosity` moves the logger's level only when the CLI configured pymcd's logging
+            on_verbosity=set_verbosity if handler_installed() else None,
         )
 
     def _conn_infos(self, asking: Session) -> list[ConnInfo]:
@@ -359,14 +360,8 @@ class Server:
                     else:
                         # Long pipelines yield every -R commands; the batch in flight still
                         # finishes when shutdown starts meanwhile.
-                        with trio.CancelScope(shield=True) as batch:
-                            self._batches.add(batch)
-                            if self._shutdown.is_set():
-                                batch.deadline = trio.current_time() + self._grace
-                            try:
-                                keep_open = await self._run(commands, session, sock, reqs_per_event)
-                            finally:
-                                self._batches.discard(batch)
+                        with self._in_flight() as batch:
+                            keep_open = await self._run(commands, session, sock, reqs_per_event)
                         if batch.cancelled_caught:
                             break
                     if not keep_open or not data:
@@ -385,6 +380,22 @@ class Server:
                 log.debug("<%d connection closed.", fd)
             trio.lowlevel.notify_closing(sock)
             sock.close()
+
+    @contextlib.contextmanager
+    def _in_flight(self) -> Iterator[trio.CancelScope]:
+        """A shielded scope for work that must finish at shutdown, bounded by the grace time.
+
+        request_shutdown sets the deadline of every scope registered here; one opened after
+        shutdown started gets it at once.
+        """
+        with trio.CancelScope(shield=True) as scope:
+            self._batches.add(scope)
+            if self._shutdown.is_set():
+                scope.deadline = trio.current_time() + self._grace
+            try:
+                yield scope
+            finally:
+                self._batches.discard(scope)
 
     async def _run(
         self,
@@ -439,35 +450,16 @@ class Server:
         if sent == len(data):
             return True
         view = memoryview(data)
-        with trio.CancelScope(shield=True) as batch:  # finish the reply even at shutdown
-            self._batches.add(batch)
-            if self._shutdown.is_set():
-                batch.deadline = trio.current_time() + self._grace
-            try:
-                while sent < len(data):
-                    await trio.lowlevel.wait_writable(sock)
-                    try:
-                        sent += sock.send(view[sent:])
-                    except BlockingIOError:
-                        continue
-                    except OSError:
-                        return False
-            finally:
-                self._batches.discard(batch)
+        with self._in_flight() as batch:  # finish the reply even at shutdown
+            while sent < len(data):
+                await trio.lowlevel.wait_writable(sock)
+                try:
+                    sent += sock.send(view[sent:])
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return False
         return not batch.cancelled_caught
-
-
-def settings_configure_logging(settings: Settings) -> bool:
-    """Whether the ``verbosity`` command should move the "pymcd" logger's level.
-
-    Only when the CLI configured pymcd's own stderr handler; an embedding application keeps
-    control of its logging.
-    """
-    return any(type(h).__name__ == "_PymcdHandler" for h in log.handlers)
-
-
-def _follow_verbosity(verbose: int) -> None:
-    set_verbosity(verbose)
 
 
 def _log_replies(fd: int, parts: list[bytes]) -> None:
