@@ -5,8 +5,8 @@
 #   extstore compiled in, no proxy): same names, same order, same value formats, same
 #   conditional lines. A name/format change here is a wire change; tests/test_stats.py pins
 #   them and compares them with the real binary.
-# - Values are rendered as ``str``; the only bytes produced are by ``render_stats`` and by
-#   ``DetailStats.dump``/``DetailStats.command`` (complete replies, each line ending "\r\n").
+# - Values are rendered as ``str`` (protocol.responses.stats_block makes the reply); the only
+#   bytes produced here are ``DetailStats.dump``/``DetailStats.command``'s complete replies.
 # - Settings fields pymcd lacks are read with ``getattr(settings, name, memcached_default)`` so a
 #   field added later under memcached's ``stats settings`` name is picked up automatically.
 """memcached's ``stats`` family: counters, the stat lists, and ``stats detail`` prefix stats.
@@ -51,7 +51,6 @@ __all__ = [
     "general_stats",
     "inet_addr_text",
     "murmur3_32",
-    "render_stats",
     "settings_stats",
     "sizes_stats",
     "unix_addr_text",
@@ -583,16 +582,6 @@ def conns_stats(conns: Iterable[ConnInfo], now_rel: int) -> list[tuple[str, str]
         out.append((f"{c.fd}:state", c.state))
         out.append((f"{c.fd}:secs_since_last_cmd", str(now_rel - c.last_cmd_time)))
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# Rendering
-
-
-def render_stats(pairs: Iterable[tuple[str, str]]) -> bytes:
-    """``STAT <name> <value>\\r\\n`` per pair, then ``END\\r\\n`` (an empty list is ``END``)."""
-    body = "".join(f"STAT {name} {value}\r\n" for name, value in pairs)
-    return (body + "END\r\n").encode()
 
 
 # --------------------------------------------------------------------------------------------

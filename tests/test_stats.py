@@ -18,6 +18,7 @@ import pytest
 
 from pymcd import stats
 from pymcd.config import Settings
+from pymcd.protocol.responses import stats_block as render_stats
 from pymcd.stats import (
     CONN_LISTENING,
     CONN_PARSE_CMD,
@@ -32,7 +33,6 @@ from pymcd.stats import (
     general_stats,
     inet_addr_text,
     murmur3_32,
-    render_stats,
     settings_stats,
     sizes_stats,
     unix_addr_text,
@@ -275,7 +275,7 @@ def test_format_rusage(seconds: float, text: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------
-# settings_stats, sizes_stats, render_stats
+# settings_stats, sizes_stats, and their rendering (protocol.responses.stats_block)
 
 
 def _text(pairs: list[tuple[str, str]]) -> str:

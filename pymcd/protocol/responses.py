@@ -33,7 +33,6 @@ FLUSH_DISABLED = b"CLIENT_ERROR flush_all not allowed\r\n"
 SHUTDOWN_DISABLED = b"ERROR: shutdown not enabled\r\n"
 SHUTDOWN_BAD_MODE = b"CLIENT_ERROR invalid shutdown mode\r\n"
 TOO_MANY_CONNECTIONS = b"ERROR Too many open connections\r\n"
-STATS_DETAIL_USAGE = b"CLIENT_ERROR usage: stats detail on|off|dump\r\n"
 CACHEDUMP_DISABLED = b"CLIENT_ERROR stats cachedump not allowed\r\n"
 ILLEGAL_SLAB_ID = b"CLIENT_ERROR Illegal slab id\r\n"
 MEMLIMIT_TOO_SMALL = b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n"
@@ -41,22 +40,8 @@ MEMLIMIT_NOT_BYTES = b"MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes
 MEMLIMIT_FAILED = b"MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n"
 
 
-def value_header(key: bytes, flags: int, length: int) -> bytes:
-    """``VALUE <key> <flags> <bytes>\\r\\n`` (get / gat)."""
-    return b"VALUE %b %d %d\r\n" % (key, flags, length)
-
-
-def value_header_cas(key: bytes, flags: int, length: int, cas: int) -> bytes:
-    """``VALUE <key> <flags> <bytes> <cas unique>\\r\\n`` (gets / gats)."""
-    return b"VALUE %b %d %d %d\r\n" % (key, flags, length, cas)
-
-
 def stats_block(pairs: Iterable[tuple[str, object]]) -> bytes:
     """``STAT <name> <value>\\r\\n`` lines closed by ``END``."""
     lines = [f"STAT {name} {value}\r\n" for name, value in pairs]
     lines.append("END\r\n")
     return "".join(lines).encode()
-
-
-def line(text: str) -> bytes:
-    return text.encode() + b"\r\n"
