@@ -114,3 +114,26 @@ def test_watch_turns_the_connection_into_a_log_stream(server, conn) -> None:
     conn.assert_nothing()
     other = server.connect()
     other.request(b"version\r\n", b"VERSION 1.6.18\r\n")
+
+
+@pytest.mark.server_flags()
+@pytest.mark.parametrize(
+    ("batch", "reply"),
+    [
+        (b"get {k}zz\r\nwatch\r\n", b"END\r\nOK\r\n"),
+        (b"version\r\nget {k}zz\r\nwatch\r\n", b"VERSION 1.6.18\r\nEND\r\nOK\r\n"),
+        (b"version\r\nmn\r\nwatch\r\n", b"VERSION 1.6.18\r\nMN\r\nOK\r\n"),
+        (
+            b"get {k}zz\r\nversion\r\nwatch\r\n",
+            b"END\r\nVERSION 1.6.18\r\nERROR cannot pipeline other commands before watch\r\n",
+        ),
+        (
+            b"version\r\nget {k}zz\r\nlru_crawler metadump 1\r\n",
+            b"VERSION 1.6.18\r\nEND\r\nEND\r\n",
+        ),
+    ],
+)
+def test_watch_and_metadump_refuse_only_unwritten_replies(conn, batch: bytes, reply: bytes) -> None:
+    """memcached refuses only when replies are queued since its last write; a completed get
+    or mn writes everything queued before it (resp_has_stack)."""
+    conn.request(batch, reply)

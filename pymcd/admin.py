@@ -81,25 +81,10 @@ def metadump(store: Store, clsids: list[int]) -> bytes:
     return b"".join(lines)
 
 
-def replies_stacked(out: list[bytes]) -> bool:
-    """memcached's ``resp_has_stack``: a reply other than a get's is queued from this read.
-
-    Retrieval replies (VALUE header, data block, END) do not count, as in memcached.
-    """
-    after_header = False
-    for part in out:
-        if after_header:
-            after_header = False
-        elif part.startswith(b"VALUE "):
-            after_header = True
-        elif part != R.END:
-            return True
-    return False
-
-
 def lru_crawler(
-    tokens: list[bytes], ntokens: int, store: Store, settings: Settings, out: list[bytes]
+    tokens: list[bytes], ntokens: int, store: Store, settings: Settings, stacked: bool
 ) -> bytes:
+    """``stacked``: replies are queued that memcached has not written yet (resp_has_stack)."""
     sub = tokens[1] if len(tokens) > 1 else b""
     if ntokens == 4 and sub in (b"crawl", b"metadump") and not settings.lru_crawler:
         return b"CLIENT_ERROR lru crawler disabled\r\n"
@@ -112,7 +97,7 @@ def lru_crawler(
     if ntokens == 4 and sub == b"metadump":
         if not settings.dump_enabled:
             return b"ERROR metadump not allowed\r\n"
-        if replies_stacked(out):
+        if stacked:
             return b"ERROR cannot pipeline other commands before metadump\r\n"
         clsids = crawler_classes(tokens[2], store)
         if clsids is None:
@@ -177,13 +162,16 @@ def lru(tokens: list[bytes], ntokens: int) -> bytes:
 
 
 def watch_reply(
-    tokens: list[bytes], ntokens: int, settings: Settings, out: list[bytes]
+    tokens: list[bytes], ntokens: int, settings: Settings, stacked: bool
 ) -> bytes | None:
-    """The refusal for a bad ``watch``, or None when the connection becomes a watcher."""
+    """The refusal for a bad ``watch``, or None when the connection becomes a watcher.
+
+    ``stacked``: replies are queued that memcached has not written yet (resp_has_stack).
+    """
     if not settings.watch_enabled:
         noreply = tokens[ntokens - 2] == b"noreply"
         return b"" if noreply else b"CLIENT_ERROR watch commands not allowed\r\n"
-    if replies_stacked(out):
+    if stacked:
         return b"ERROR cannot pipeline other commands before watch\r\n"
     for kind in tokens[1 : ntokens - 1]:
         if kind not in WATCH_TYPES:

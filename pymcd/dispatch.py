@@ -357,9 +357,11 @@ class Dispatcher:
     def _admin(self, command: C.Admin, out: list[bytes], session: Session) -> None:
         tokens = list(command.tokens)
         ntokens = command.ntokens
+        # memcached's resp_has_stack: replies queued since its last write (session.flushed)
+        stacked = len(out) > session.flushed
         name = tokens[0]
         if name == b"lru_crawler":
-            reply = admin.lru_crawler(tokens, ntokens, self.store, self.settings, out)
+            reply = admin.lru_crawler(tokens, ntokens, self.store, self.settings, stacked)
         elif name == b"slabs":
             reply = admin.slabs(tokens, ntokens, self.store)
         elif name == b"lru":
@@ -367,7 +369,7 @@ class Dispatcher:
         elif name == b"extstore":
             reply = admin.extstore(tokens, ntokens)
         else:  # watch
-            refusal = admin.watch_reply(tokens, ntokens, self.settings, out)
+            refusal = admin.watch_reply(tokens, ntokens, self.settings, stacked)
             if refusal is None:
                 session.watching = True
                 reply = R.OK
