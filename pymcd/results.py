@@ -28,8 +28,9 @@ class StoreResult(enum.Enum):
 
 
 class DeltaResult(enum.Enum):
-    """Failures of incr/decr; success returns the new value as an int."""
+    """Failures of incr/decr; success returns the new value."""
 
     NOT_FOUND = "NOT_FOUND"
     NON_NUMERIC = "NON_NUMERIC"
     NO_MEMORY = "NO_MEMORY"
+    CAS_MISMATCH = "CAS_MISMATCH"  # meta arithmetic with a cas that does not match

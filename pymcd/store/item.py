@@ -8,6 +8,8 @@ Invariants:
 - ``cas`` is the unique given when the item was linked (or rewritten in place by incr/decr);
   always 0 when cas is disabled (``-C``).
 - ``clsid`` is the slab class whose LRU holds the item (the largest class for chunked items).
+- ``bits`` holds memcached's per-item flags (``FETCHED`` … ``KEY_BINARY`` below) in one int, so
+  the meta protocol's state costs no extra slot.
 - ``prev``/``next`` are the intrusive LRU links (``prev`` toward the head = most recently used);
   they belong to :mod:`pymcd.store.lru` and are ``None`` when the item is not linked.
 - An item is "linked" exactly while the store's key index maps its key to it. Callers outside the
@@ -16,16 +18,23 @@ Invariants:
 
 from __future__ import annotations
 
+# memcached's it_flags that pymcd keeps (items.h); combined in Item.bits.
+FETCHED = 1  # ITEM_FETCHED: read at least once since it was linked
+ACTIVE = 2  # ITEM_ACTIVE: read twice; later reads no longer move its time
+STALE = 4  # ITEM_STALE: invalidated by md/ms with I; mg reports X and hands out a win
+TOKEN_SENT = 8  # ITEM_TOKEN_SENT: a client already got the W (recache) token
+KEY_BINARY = 16  # ITEM_KEY_BINARY: stored by a meta command with a base64 key (b)
+
 
 class Item:
     """A linked (or just unlinked) cache entry; see the module comment for the field rules."""
 
     __slots__ = (
+        "bits",
         "cas",
         "clsid",
         "data",
         "exptime",
-        "fetched",
         "flags",
         "header",
         "key",
@@ -43,6 +52,7 @@ class Item:
         time: int,
         cas: int,
         clsid: int,
+        bits: int = 0,
     ) -> None:
         self.key = key
         self.data = data
@@ -51,12 +61,16 @@ class Item:
         self.time = time
         self.cas = cas
         self.clsid = clsid
-        self.fetched = False  # memcached's ITEM_FETCHED: read at least once since it was linked
+        self.bits = bits
         # The reply's "VALUE <key> <flags> <bytes>\r\n", made by the first get and kept: key,
         # flags and length never change for an item (incr/decr rewrite in place, same length).
         self.header: bytes | None = None
         self.prev: Item | None = None
         self.next: Item | None = None
+
+    @property
+    def fetched(self) -> bool:
+        return bool(self.bits & FETCHED)
 
     @property
     def value_length(self) -> int:

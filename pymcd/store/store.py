@@ -44,7 +44,7 @@ from typing import Final
 
 from pymcd.clock import ServerTime, realtime
 from pymcd.config import ITEM_UPDATE_INTERVAL, Settings
-from pymcd.store.item import Item
+from pymcd.store.item import ACTIVE, FETCHED, STALE, TOKEN_SENT, Item
 from pymcd.store.lru import ClassLRU
 from pymcd.store.results import DeltaResult, StoreMode, StoreResult
 from pymcd.store.slabs import SlabGeometry
@@ -238,9 +238,8 @@ class Store:
         """``do_item_get`` with ``DO_UPDATE``, as for get/gets: the live item or ``None``.
 
         An expired or flushed item is unlinked and counted (``get_expired`` / ``get_flushed``).
-        A hit marks the item fetched, bumps it to the LRU head if it was last bumped more than
-        ``ITEM_UPDATE_INTERVAL`` seconds ago, and counts ``get_hits`` for its class. Misses are
-        the caller's to count.
+        A hit is bumped (:meth:`bump`) and counts ``get_hits`` for its class. Misses are the
+        caller's to count.
         """
         # The per-key hot path: _lookup and the fetch bookkeeping are inlined on purpose.
         item = self._items.get(key)
@@ -261,19 +260,22 @@ class Store:
             self._unlink(item)
             self._get_expired += 1
             return None
-        item.fetched = True
-        cls = self._classes[item.clsid]
-        if item.time < now - ITEM_UPDATE_INTERVAL:
-            item.time = now
-            cls.bump(item)
-        cls.get_hits += 1
+        bits = item.bits
+        if not bits & ACTIVE:  # do_item_bump, inlined
+            if bits & FETCHED:
+                item.bits = bits | ACTIVE
+                item.time = now
+                self._classes[item.clsid].bump(item)
+            else:
+                item.bits = bits | FETCHED
+        self._classes[item.clsid].get_hits += 1
         return item
 
     def touch(self, key: bytes, exptime: int) -> Item | None:
         """touch / gat / gats: set a new expiry on a live item and return it, else ``None``.
 
         ``exptime`` is the protocol value (negative = already expired, above 30 days = unix
-        time). Like a get the item is marked fetched and maybe bumped, but the hit is counted as
+        time). Like a get the item is bumped (:meth:`bump`), but the hit is counted as
         ``touch_hits`` of its class, not ``get_hits``. The cas unique does not change.
         """
         now = self.time.current_time
@@ -281,13 +283,9 @@ class Store:
         item = self._lookup(key, now)
         if item is None:
             return None
-        item.fetched = True
-        cls = self._classes[item.clsid]
-        if item.time < now - ITEM_UPDATE_INTERVAL:
-            item.time = now
-            cls.bump(item)
+        self.bump(item)
         item.exptime = new_exptime
-        cls.touch_hits += 1
+        self._classes[item.clsid].touch_hits += 1
         return item
 
     def peek(self, key: bytes) -> Item | None:
@@ -296,6 +294,76 @@ class Store:
         if item is None or not self._is_live(item, self.time.current_time):
             return None
         return item
+
+    def lookup(self, key: bytes) -> Item | None:
+        """``do_item_get`` with ``DONT_UPDATE``: the live item, not bumped and not counted as a
+        hit (expired or flushed items are unlinked and counted, as by any lookup)."""
+        return self._lookup(key, self.time.current_time)
+
+    def bump(self, item: Item) -> None:
+        """``do_item_bump`` of the segmented LRU: the first read marks an item fetched, the
+        second makes it active, moves its time to now and bumps it to the LRU head; later reads
+        change nothing until an eviction pass rescues it (and clears ``ACTIVE``)."""
+        bits = item.bits
+        if bits & ACTIVE:
+            return
+        if bits & FETCHED:
+            item.bits = bits | ACTIVE
+            item.time = self.time.current_time
+            self._classes[item.clsid].bump(item)
+        else:
+            item.bits = bits | FETCHED
+
+    def count_hit(self, item: Item, touched: bool = False) -> None:
+        """Count a meta-get hit: ``touch_hits`` when it set a TTL, else ``get_hits``."""
+        cls = self._classes[item.clsid]
+        if touched:
+            cls.touch_hits += 1
+        else:
+            cls.get_hits += 1
+
+    def set_exptime(self, item: Item, exptime: int) -> None:
+        """Give an item a new expiry (the protocol value, converted like any exptime)."""
+        item.exptime = self.time.realtime(exptime)
+
+    def create(self, key: bytes, data: bytes, exptime: int = 0) -> Item | None:
+        """Allocate and link a fresh item with flags 0 (meta autovivify), or ``None`` when the
+        allocation fails. ``data`` ends in CRLF. Unlike a set, no ``cmd_set`` is counted."""
+        now = self.time.current_time
+        nkey, nbytes = len(key), len(data)
+        size = self._ntotal(nkey, 0, nbytes)
+        if size > self._item_size_max:
+            return None
+        clsid = self._geometry.clsid(size)
+        if not self._allocate(clsid, size, nkey, 0, nbytes, now):
+            return None
+        old = self._lookup(key, now)
+        if old is not None:  # the allocation did not evict it: replace, as do_item_link would
+            return self._replace(old, data, 0, self.time.realtime(exptime), clsid, size, now)
+        return self._link(key, data, 0, self.time.realtime(exptime), clsid, size, now)
+
+    def remove(self, item: Item) -> None:
+        """Unlink a live item returned by :meth:`lookup`, counting ``delete_hits``."""
+        self._classes[item.clsid].delete_hits += 1
+        self._unlink(item)
+
+    def invalidate(self, item: Item, exptime: int | None) -> None:
+        """Mark an item stale instead of deleting it (meta delete ``I``): a new cas unique, the
+        recache token released, and a new expiry when one is given."""
+        if exptime is not None:
+            item.exptime = self.time.realtime(exptime)
+        item.bits = (item.bits | STALE) & ~TOKEN_SENT
+        item.cas = self._next_cas()
+
+    def linked(self, key: bytes) -> Item | None:
+        """The item the index holds for ``key``, live or not, without any side effect."""
+        return self._items.get(key)
+
+    def _next_cas(self) -> int:
+        if not self._use_cas:
+            return 0
+        self._cas_id += 1
+        return self._cas_id
 
     def keys(self) -> list[bytes]:
         """Keys of the live items, most recently used first within each class."""
@@ -351,6 +419,9 @@ class Store:
         exptime: int,
         data: bytes,
         cas: int = 0,
+        *,
+        bits: int = 0,
+        invalidate: bool = False,
     ) -> StoreResult:
         """set/add/replace/append/prepend/cas, as ``process_update_command`` + ``do_store_item``.
 
@@ -372,6 +443,9 @@ class Store:
         - append/prepend: NOT_STORED without an item; otherwise a new item with the old flags and
           exptime (the command's are ignored) and a new cas unique. If the joined value is too
           large or cannot be allocated the answer is NOT_STORED and the old item stays.
+        - ``bits`` are given to the new item (meta set: ``KEY_BINARY``), not to a joined one.
+        - ``invalidate`` (meta set with ``I``): a cas lower than the item's still stores, keeping
+          the old expiry and recache token and marking the new item stale.
         """
         now = self.time.current_time
         nkey = len(key)
@@ -398,18 +472,23 @@ class Store:
         old = self._lookup(key, now)
         if old is None:
             if mode is StoreMode.SET or mode is StoreMode.ADD:
-                self._link(key, data, flags, rel_exptime, clsid, size, now)
+                self._link(key, data, flags, rel_exptime, clsid, size, now, bits)
                 return StoreResult.STORED
             self._release(clsid, size, nkey, flags, nbytes)
             return StoreResult.NOT_FOUND if mode is StoreMode.CAS else StoreResult.NOT_STORED
 
         if mode is StoreMode.SET or mode is StoreMode.REPLACE:
-            self._replace(old, data, flags, rel_exptime, clsid, size, now)
+            self._replace(old, data, flags, rel_exptime, clsid, size, now, bits)
             return StoreResult.STORED
         if mode is StoreMode.CAS:
             if cas and cas == old.cas:
                 self._classes[old.clsid].cas_hits += 1
-                self._replace(old, data, flags, rel_exptime, clsid, size, now)
+                self._replace(old, data, flags, rel_exptime, clsid, size, now, bits)
+                return StoreResult.STORED
+            if invalidate and cas and cas < old.cas:
+                self._classes[old.clsid].cas_hits += 1
+                bits |= STALE | (old.bits & TOKEN_SENT)
+                self._replace(old, data, flags, old.exptime, clsid, size, now, bits)
                 return StoreResult.STORED
             self._classes[old.clsid].cas_badval += 1
             self._release(clsid, size, nkey, flags, nbytes)
@@ -484,14 +563,23 @@ class Store:
         return True
 
     def incr_decr(self, key: bytes, incr: bool, delta: int) -> int | DeltaResult:
-        """incr/decr, as ``do_add_delta``; returns the new value.
+        """incr/decr: the new value, or why not (see :meth:`apply_delta`)."""
+        result = self.apply_delta(key, incr, delta)
+        return result if type(result) is DeltaResult else result[0]  # type: ignore[index]
+
+    def apply_delta(
+        self, key: bytes, incr: bool, delta: int, cas: int = 0
+    ) -> tuple[int, Item] | DeltaResult:
+        """``do_add_delta``: the new value and memcached's ``it``, or why not.
 
         The stored value is parsed by :func:`parse_counter` (empty and chunked values are
-        NON_NUMERIC). incr wraps modulo 2**64, decr stops at 0. ``incr_hits``/``decr_hits`` of
-        the item's class count every parsed value. When the new number's digits plus CRLF fit
-        the old value's length it is written in place, left-aligned and space-padded
-        (``"100"`` decr 1 is ``"99 "``), with a new cas unique and the same item; otherwise a
-        new item with the same flags and exptime replaces it (NO_MEMORY if that fails).
+        NON_NUMERIC). A non-zero ``cas`` must equal the item's (else CAS_MISMATCH). incr wraps
+        modulo 2**64, decr stops at 0. ``incr_hits``/``decr_hits`` of the item's class count
+        every parsed value. When the new number's digits plus CRLF fit the old value's length
+        it is written in place, left-aligned and space-padded (``"100"`` decr 1 is ``"99 "``),
+        with a new cas unique and the same item, which is returned; otherwise a new item with
+        the same flags and exptime replaces it (NO_MEMORY if that fails) and, as in memcached,
+        the returned item is the old, now unlinked one carrying the new cas unique.
         """
         now = self.time.current_time
         item = self._lookup(key, now)
@@ -505,6 +593,8 @@ class Store:
             self._chunk_max
         ):
             return DeltaResult.NON_NUMERIC
+        if cas and item.cas != cas:
+            return DeltaResult.CAS_MISMATCH
         value = parse_counter(data)
         if value is None:
             return DeltaResult.NON_NUMERIC
@@ -518,18 +608,17 @@ class Store:
         digits = b"%d" % value
         if len(digits) + 2 <= nbytes:
             item.data = digits + b" " * (nbytes - len(digits) - 2) + b"\r\n"
-            if self._use_cas:
-                self._cas_id += 1
-                item.cas = self._cas_id
+            item.cas = self._next_cas()
             self._update(item, now)
-            return value
+            return value, item
         new_data = digits + b"\r\n"
         size = self._item_base_size + nkey + len(new_data) + (4 if flags else 0)
         clsid = self._geometry.clsid(size)
         if not self._allocate(clsid, size, nkey, flags, len(new_data), now):
             return DeltaResult.NO_MEMORY
-        self._replace(item, new_data, flags, item.exptime, clsid, size, now)
-        return value
+        new_item = self._replace(item, new_data, flags, item.exptime, clsid, size, now)
+        item.cas = new_item.cas
+        return value, item
 
     def flush_all(self, delay: int) -> None:
         """``process_flush_all_command``: invalidate every item linked up to a moment.
@@ -593,7 +682,15 @@ class Store:
     # ----------------------------------------------------------------- linking
 
     def _link(
-        self, key: bytes, data: bytes, flags: int, exptime: int, clsid: int, size: int, now: int
+        self,
+        key: bytes,
+        data: bytes,
+        flags: int,
+        exptime: int,
+        clsid: int,
+        size: int,
+        now: int,
+        bits: int = 0,
     ) -> Item:
         """``do_item_link``: a new cas unique, ``time = now``, into the index and the LRU head."""
         if self._use_cas:
@@ -601,7 +698,7 @@ class Store:
             cas = self._cas_id
         else:
             cas = 0
-        item = Item(key, data, flags, exptime, now, cas, clsid)
+        item = Item(key, data, flags, exptime, now, cas, clsid, bits)
         self._items[key] = item
         cls = self._classes[clsid]
         cls.link(item, size)
@@ -612,13 +709,21 @@ class Store:
         return item
 
     def _replace(
-        self, old: Item, data: bytes, flags: int, exptime: int, clsid: int, size: int, now: int
+        self,
+        old: Item,
+        data: bytes,
+        flags: int,
+        exptime: int,
+        clsid: int,
+        size: int,
+        now: int,
+        bits: int = 0,
     ) -> Item:
         """``item_replace``: unlink ``old`` if the allocation did not already evict it."""
         key = old.key
         if self._items.get(key) is old:
             self._unlink(old)
-        return self._link(key, data, flags, exptime, clsid, size, now)
+        return self._link(key, data, flags, exptime, clsid, size, now, bits)
 
     def _unlink(self, item: Item) -> None:
         """``do_item_unlink`` + free: out of the index and LRU, its chunks back to their class."""
@@ -735,6 +840,14 @@ class Store:
                 continue
             if removed or not self._evictions:
                 break
+            if item.bits & ACTIVE and previous is not None and tries > 1:
+                # memcached rescues active items from the tail (lru_pull_tail) and clears
+                # ACTIVE, so a key that keeps being read stays cached; the last try evicts.
+                item.bits &= ~ACTIVE
+                cls.bump(item)
+                item = previous
+                tries -= 1
+                continue
             cls.evicted += 1
             cls.evicted_time = now - item.time
             if exptime:
