@@ -16,6 +16,7 @@ from typing import Any
 
 from pymcd import admin
 from pymcd.config import MEMCACHED_VERSION, Settings
+from pymcd.dispatch_meta import MetaHandlers
 from pymcd.protocol import commands as C
 from pymcd.protocol import responses as R
 from pymcd.protocol.numbers import strtoul
@@ -123,6 +124,7 @@ class Dispatcher:
             C.Reply: self._reply,
             C.Close: self._close,
         }
+        self._handlers.update(MetaHandlers(store, self.counters).handlers())
 
     def execute(self, commands: Iterable[C.Command], session: Session) -> list[bytes]:
         """Run a batch (one read's complete commands); returns the reply parts in order.

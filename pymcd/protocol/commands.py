@@ -149,6 +149,89 @@ class Admin:
     ntokens: int  # memcached's token count, terminal token included (capped at 24)
 
 
+# -- meta commands (pymcd.protocol.meta parses them) -----------------------------------------
+#
+# ``key`` is the key as stored (base64-decoded when ``key_binary``); ``flags`` are the raw flag
+# tokens after the key (after the data length for ms) in the client's order, because memcached
+# renders a meta reply by walking them in that order. TTLs are raw protocol values, ``None``
+# when the flag was absent. ``quiet`` is the q flag.
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MetaGet:
+    """mg. ``locked``: h, l, T, N or R was given, so the LRU bump waits until the reply is
+    made (memcached fetches the item locked and bumps it afterwards)."""
+
+    key: bytes
+    key_binary: bool
+    flags: tuple[bytes, ...]
+    value: bool
+    no_update: bool
+    locked: bool
+    quiet: bool
+    ttl: int | None
+    vivify_ttl: int | None
+    recache_ttl: int | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MetaSet:
+    """ms with its data block. ``mode`` already folds a C cas into CAS mode for set/replace.
+
+    ``too_large``: the declared length alone exceeds -I (the block was swallowed unread).
+    """
+
+    key: bytes
+    key_binary: bool
+    flags: tuple[bytes, ...]
+    mode: StoreMode
+    client_flags: int
+    ttl: int
+    cas: int
+    invalidate: bool
+    quiet: bool
+    data: bytes = b""
+    bad_chunk: bool = False
+    too_large: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MetaDelete:
+    """md. ``cas`` is None without C; ``invalidate`` (I) marks the item stale instead."""
+
+    key: bytes
+    key_binary: bool
+    flags: tuple[bytes, ...]
+    cas: int | None
+    invalidate: bool
+    ttl: int | None
+    quiet: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MetaArithmetic:
+    """ma. ``cas`` 0 means no check (as C0 does in memcached)."""
+
+    key: bytes
+    key_binary: bool
+    flags: tuple[bytes, ...]
+    incr: bool
+    delta: int
+    initial: int
+    vivify_ttl: int | None
+    ttl: int | None
+    cas: int
+    quiet: bool
+    value: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MetaDebug:
+    """me: the item's internals as one ``ME`` line."""
+
+    key: bytes
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Reply:
     """A command answered by the protocol layer alone: an error, or a fixed answer.
@@ -183,6 +266,11 @@ Command = (
     | Stats
     | DebugTime
     | Admin
+    | MetaGet
+    | MetaSet
+    | MetaDelete
+    | MetaArithmetic
+    | MetaDebug
     | Reply
     | Close
 )

@@ -39,6 +39,23 @@ MEMLIMIT_TOO_SMALL = b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\
 MEMLIMIT_NOT_BYTES = b"MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n"
 MEMLIMIT_FAILED = b"MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n"
 
+# meta commands (proto_text.c spells the "too long" errors differently for mg and the others)
+EN = b"EN\r\n"
+META_FLAGS_TOO_LONG_MG = b"CLIENT_ERROR options flags are too long\r\n"
+META_FLAGS_TOO_LONG = b"CLIENT_ERROR options flags too long\r\n"
+META_DUPLICATE_FLAG = b"CLIENT_ERROR duplicate flag\r\n"
+META_INVALID_FLAG = b"CLIENT_ERROR invalid flag\r\n"
+META_INVALID_OR_DUPLICATE = b"CLIENT_ERROR invalid or duplicate flag\r\n"
+META_KEY_DECODE = b"CLIENT_ERROR error decoding key\r\n"
+META_BAD_TOKEN = b"CLIENT_ERROR bad token in command line format\r\n"
+META_M_LENGTH = b"CLIENT_ERROR incorrect length for M token\r\n"
+META_BAD_INITIAL = b"CLIENT_ERROR invalid numeric initial value\r\n"
+META_BAD_DELTA = b"CLIENT_ERROR invalid numeric delta value\r\n"
+META_OPAQUE_TOO_LONG = b"CLIENT_ERROR opaque token too long\r\n"
+META_SET_BAD_MODE = b"CLIENT_ERROR invalid mode for ms M token\r\n"
+META_ARITHMETIC_BAD_MODE = b"CLIENT_ERROR invalid mode for ma M token\r\n"
+META_OUT_OF_MEMORY_VIVIFY = b"SERVER_ERROR Out of memory allocating new item\r\n"
+
 
 def stats_block(pairs: Iterable[tuple[str, object]]) -> bytes:
     """``STAT <name> <value>\\r\\n`` lines closed by ``END``."""

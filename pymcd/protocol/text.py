@@ -14,13 +14,17 @@ Invariants:
   a bad chunk and parsing resumes right after those bytes, exactly as memcached does. A block
   whose declared size alone exceeds -I is swallowed as it arrives, never buffered.
 - The parser never raises on client input: errors become ``Reply`` commands in order.
+- Meta commands (``m`` plus one letter) are parsed by :mod:`pymcd.protocol.meta`; an ``ms``
+  data block follows the same rules as a storage command's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Final
 
 from pymcd.config import KEY_MAX_LENGTH, MAX_LINE_LENGTH
+from pymcd.protocol import meta
 from pymcd.protocol import responses as R
 from pymcd.protocol.commands import (
     Admin,
@@ -33,6 +37,7 @@ from pymcd.protocol.commands import (
     FlushAll,
     Get,
     GetAndTouch,
+    MetaSet,
     Quit,
     Reply,
     Shutdown,
@@ -152,10 +157,10 @@ class TextParser:
         self._search_from = 0  # where the newline search resumes (linear time on long lines)
         self._chunks: list[bytes] = []  # received but not yet joined into _buf
         self._chunks_size = 0
-        self._pending: _PendingStore | None = None
+        self._pending: _PendingStore | meta.DataFollows | None = None
         self.lines: list[bytes] | None = None  # when a list, every command line is appended
         self._swallow = 0
-        self._swallowed: StoreTooLarge | None = None  # answered once its block is gone
+        self._swallowed: StoreTooLarge | MetaSet | None = None  # answered once its block is gone
         self._eof = False
         self._closed = False
 
@@ -270,7 +275,7 @@ class TextParser:
         self._swallow -= take
         return self._swallow == 0
 
-    def _maybe_finish_store(self, pending: _PendingStore) -> Command | None:
+    def _maybe_finish_store(self, pending: _PendingStore | meta.DataFollows) -> Command | None:
         if self.buffered < pending.size:
             return None
         self._join()
@@ -279,6 +284,11 @@ class TextParser:
         block = self._buf[start:end]
         self._pos = self._search_from = end
         self._pending = None
+        if type(pending) is meta.DataFollows:
+            template = pending.command
+            assert type(template) is MetaSet
+            return dataclasses.replace(template, data=block, bad_chunk=not block.endswith(b"\r\n"))
+        assert type(pending) is _PendingStore
         return Store(
             mode=pending.mode,
             key=pending.key,
@@ -318,11 +328,11 @@ class TextParser:
         handler = _SIMPLE.get(name)
         if handler is not None:
             return handler(self, tokens, ntokens)
-        if name == b"mn":
-            return Reply(data=R.MN)
-        if first in _BRANCHED_LETTERS or (first == 109 and len(name) == 2):
+        if first == 109 and len(name) == 2:  # memcached's meta commands are all "m?"
+            return self._meta(name[1], tokens, ntokens)
+        if first in _BRANCHED_LETTERS:
             # memcached switches on the first letter first: an unknown command under one of
-            # these letters is a plain ERROR (meta commands other than mn arrive later).
+            # these letters is a plain ERROR.
             return _ERROR
         if tokens[ntokens - 2].startswith(b"HTTP/"):
             return Close(reason="http request")
@@ -381,6 +391,31 @@ class TextParser:
             return None
         self._pending = _PendingStore(mode, key, flags, exptime, size + 2, cas_unique, noreply)
         return None
+
+    def _meta(self, letter: int, tokens: list[bytes], ntokens: int) -> Command | None:
+        if letter == 103:  # mg
+            return meta.parse_mg(tokens, ntokens)
+        if letter == 115:  # ms: a data block follows
+            follows = meta.parse_ms(tokens, ntokens, self.item_size_max)
+            if type(follows) is not meta.DataFollows:
+                return follows  # type: ignore[return-value]
+            if not follows.swallow:
+                self._pending = follows
+                return None
+            self._swallow = follows.size
+            if type(follows.command) is MetaSet:  # too large: answered once swallowed
+                self._swallowed = follows.command
+                return None
+            return follows.command  # an error, answered before its block is swallowed
+        if letter == 100:  # md
+            return meta.parse_md(tokens, ntokens)
+        if letter == 110:  # mn
+            return Reply(data=R.MN)
+        if letter == 97:  # ma
+            return meta.parse_ma(tokens, ntokens)
+        if letter == 101:  # me
+            return meta.parse_me(tokens, ntokens)
+        return _ERROR
 
     # -- the other commands, each (self, tokens, ntokens) -> Command ----------------------
 
