@@ -10,6 +10,7 @@ import pytest
 from pymcd.clock import ManualClock, ServerTime
 from pymcd.config import Settings
 from pymcd.store import DeltaResult, Store, StoreMode, StoreResult, parse_counter
+from pymcd.store.item import ACTIVE, STALE
 
 UNIX_NOW = 1_700_000_000.0
 SET, ADD, REPLACE, APPEND, PREPEND, CAS = (
@@ -565,3 +566,60 @@ def test_bad_data_chunk_allocates_and_frees_the_item(h: Harness) -> None:
     assert slabs["4:total_pages"] == 1 and slabs["4:used_chunks"] == 0
     assert slabs["4:cmd_set"] == 1 and slabs["active_slabs"] == 1
     assert h.stat("curr_items") == 0
+
+
+def test_reads_mark_fetched_then_active() -> None:
+    """do_item_bump of the segmented LRU: the second read moves the item's time, later don't."""
+    h = Harness()
+    assert h.set(b"k", b"v") is STORED
+    h.advance(10)
+    item = h.store.get(b"k")
+    assert item is not None and item.fetched and not item.bits & ACTIVE
+    assert h.store.time.current_time - item.time == 10
+    h.store.get(b"k")
+    assert item.bits & ACTIVE and item.time == h.store.time.current_time
+    h.advance(5)
+    h.store.get(b"k")
+    assert h.store.time.current_time - item.time == 5
+
+
+def test_an_active_tail_item_is_rescued_once() -> None:
+    h = small_cache()
+    assert h.set(b"key0", b"x" * 100) is STORED
+    for _ in range(2):
+        assert h.store.get(b"key0") is not None  # now active
+    for i in range(1, 10922):
+        assert h.set(b"key%d" % i, b"x" * 100) is STORED
+    assert h.set(b"new1", b"x" * 100) is STORED  # key0, at the tail, is rescued: key1 goes
+    assert h.store.peek(b"key0") is not None and h.store.peek(b"key1") is None
+    item = h.store.peek(b"key0")
+    assert item is not None and not item.bits & ACTIVE
+    for i in range(10922):  # push key0 back to the tail: no longer active, it goes
+        assert h.set(b"more%d" % i, b"x" * 100) is STORED
+    assert h.store.peek(b"key0") is None
+
+
+def test_apply_delta_checks_cas_and_returns_memcacheds_item() -> None:
+    h = Harness()
+    assert h.set(b"n", b"99") is STORED
+    item = h.store.peek(b"n")
+    assert item is not None
+    assert h.store.apply_delta(b"n", True, 1, cas=item.cas + 1) is DeltaResult.CAS_MISMATCH
+    result = h.store.apply_delta(b"n", True, 1, cas=item.cas)
+    assert isinstance(result, tuple)
+    value, returned = result
+    linked = h.store.peek(b"n")
+    # 100 does not fit in "99": a new item is linked; memcached hands back the old one
+    assert value == 100 and returned is item and linked is not item
+    assert linked is not None and returned.cas == linked.cas
+    result = h.store.apply_delta(b"n", False, 1)
+    assert isinstance(result, tuple) and result[1] is linked  # "99 " fits in place
+
+
+def test_create_and_invalidate() -> None:
+    h = Harness()
+    created = h.store.create(b"v", b"5\r\n", 100)
+    assert created is not None and created.flags == 0 and created.cas == 1
+    assert h.stat("cmd_set") == 0 and h.stat("total_items") == 1
+    h.store.invalidate(created, None)
+    assert created.bits & STALE and created.cas == 2
