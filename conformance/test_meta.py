@@ -439,3 +439,17 @@ def test_first_reads_keep_last_access(server, conn, advance) -> None:
     # active; when memcached moves its time then depends on its LRU maintainer thread, so
     # later reads are not compared here.)
     conn.request(b"mg {k}la l h\r\nmg {k}la l h\r\n", b"HD l2 h0\r\nHD l2 h1\r\n")
+
+
+def test_a_failing_get_drops_queued_meta_replies(conn) -> None:
+    # meta replies are not flushed on their own (only mn flushes): a later get with a key
+    # over 250 bytes drops them with everything else queued in that read
+    long_key = b"k" * 251
+    conn.request(
+        b"set {k}a 0 0 1\r\nx\r\nmg {k}a v\r\nms {k}b 1\r\ny\r\nget " + long_key + b"\r\n",
+        BAD_FORMAT,
+    )
+    conn.request(
+        b"mg {k}a v\r\nmn\r\nmg {k}a v\r\nget " + long_key + b"\r\n",
+        b"VA 1\r\nx\r\nMN\r\n" + BAD_FORMAT,
+    )
