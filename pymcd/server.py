@@ -1,8 +1,13 @@
-"""The trio server: listeners, one task per connection, limits, graceful shutdown.
+"""The trio server: listeners, the reactor that serves the clients, limits, graceful shutdown.
 
-This is the only module on the data path that does I/O. Per read it feeds the parser, runs
-every complete command (yielding to other connections every ``-R`` commands, as memcached's
-``reqs_per_event``) and answers with one send.
+This is the only module on the data path that does I/O (with :mod:`pymcd.reactor`, which only
+multiplexes). One reactor task serves every client between batches: per readable socket it
+reads once, feeds the parser and runs every complete command, without awaiting; the replies of
+a round go out together after it, one send per connection (back to back, a send finds the
+client already awake more often). Work that must await (a reply the socket cannot take whole,
+a pipeline longer than ``-R``, which yields every R commands as memcached's
+``reqs_per_event``, a test's reply delay) moves the connection to a task of its own until that
+read is done.
 
 Conventions:
 - :meth:`Server.serve` is ``nursery.start``-able: ``task_status.started()`` receives the server
@@ -35,6 +40,7 @@ from pymcd.dispatch import Dispatcher, Session
 from pymcd.logging_setup import handler_installed, set_verbosity
 from pymcd.protocol import TextParser
 from pymcd.protocol.responses import TOO_MANY_CONNECTIONS
+from pymcd.reactor import Reactor
 from pymcd.stats import (
     CONN_LISTENING,
     CONN_NEW_CMD,
@@ -55,6 +61,7 @@ MAX_PENDING_OUTPUT = 1024 * 1024  # send early rather than buffer a huge pipelin
 VERBOSE_COMMANDS = 2  # memcached prints commands and replies at -vv
 
 Address = tuple[str, int] | str
+Data = bytes | memoryview
 
 
 class ServerHooks(Protocol):
@@ -97,8 +104,13 @@ class Server:
         self._shutdown = trio.Event()
         self._grace = 1.0
         self._stopped = trio.Event()
-        self._connection_scopes: set[trio.CancelScope] = set()
+        self._reactor: Reactor[_Connection] | None = None
+        self._reactor_scope = trio.CancelScope()  # cancelled at shutdown
+        self._handlers: trio.Nursery | None = None  # runs the slow paths
         self._batches: set[trio.CancelScope] = set()
+        # The round's replies: (connection, reply parts, whether that read was the EOF)
+        self._replies: list[tuple[_Connection, list[bytes], bool]] = []
+        self._reqs_per_event = max(settings.reqs_per_event, 1)
         if clock is not None:
             self._build(clock)
 
@@ -153,8 +165,7 @@ class Server:
         Must be called from the server's trio thread (the testing layer wraps it).
         """
         self._shutdown.set()
-        for scope in list(self._connection_scopes):
-            scope.cancel()
+        self._reactor_scope.cancel()  # at its next turn it closes the idle connections
         deadline = trio.current_time() + self._grace
         for batch in list(self._batches):
             batch.deadline = min(batch.deadline, deadline)
@@ -162,11 +173,11 @@ class Server:
     def close_connections(self) -> None:
         """Close every client connection now; listeners stay open. Safe to call any time.
 
-        Must be called from the server's trio thread. A batch in flight is cancelled too, so
-        its replies may be lost; each connection is gone once its task next runs.
+        Must be called from the server's trio thread, not from a command. A connection between
+        batches closes at once; one in the middle of a batch that had to await is cancelled, so
+        its replies may be lost, and is gone once its task next runs.
         """
-        for scope in list(self._connection_scopes):
-            scope.cancel()
+        self._close_attached()
         for batch in list(self._batches):
             batch.cancel()
 
@@ -181,7 +192,11 @@ class Server:
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Listen and serve until :meth:`request_shutdown`; see the module docstring."""
         if self.store is None:
-            self._build(self._clock if self._clock is not None else trio.current_time)
+            # trio.current_time without its per-call lookup of the run's clock (read per batch)
+            clock = self._clock
+            if clock is None:
+                clock = trio.lowlevel.current_clock().current_time
+            self._build(clock)
         listeners = await self._open_listeners()
         if self.settings.verbose >= VERBOSE_COMMANDS:
             assert self.store is not None
@@ -193,8 +208,17 @@ class Server:
         self._started_at = self.time.current_time
         if not self.settings.unix_socket:
             self.dispatcher.tcpport = self.port
+        reactor: Reactor[_Connection] = Reactor(
+            self._serve,
+            after_round=self._send_replies,
+            idle_timeout=self.settings.idle_timeout,
+            on_idle=self._close_idle,
+        )
+        self._reactor = reactor
         try:
             async with trio.open_nursery() as handlers:
+                self._handlers = handlers
+                handlers.start_soon(self._run_reactor, reactor)
                 async with trio.open_nursery() as acceptors:
                     for listener in listeners:
                         acceptors.start_soon(self._accept_loop, listener, handlers)
@@ -203,12 +227,25 @@ class Server:
                     acceptors.cancel_scope.cancel()
                 handlers.cancel_scope.deadline = trio.current_time() + self._grace
         finally:
+            self._close_attached()
+            reactor.close()
             for listener in listeners:
                 with trio.CancelScope(shield=True):
                     await listener.aclose()
             if self.settings.unix_socket:
                 _unlink_quietly(self.settings.unix_socket)
             self._stopped.set()
+
+    async def _run_reactor(self, reactor: Reactor[_Connection]) -> None:
+        with self._reactor_scope:
+            await reactor.run()
+        # Shutdown: connections between batches close now, the others when their batch is done.
+        self._close_attached()
+
+    def _close_attached(self) -> None:
+        if self._reactor is not None:
+            for conn in self._reactor.connections():
+                self._close(conn)
 
     async def _open_listeners(self) -> list[trio.SocketListener]:
         settings = self.settings
@@ -263,7 +300,7 @@ class Server:
                 nursery.start_soon(self._reject, stream)
                 continue
             counters.curr_connections += 1
-            nursery.start_soon(self._handle, stream)
+            self._open(stream)
 
     def connection_limit(self) -> int:
         """How many clients memcached 1.6.18 admits under ``-c N -t T``: N - 4*T - 8.
@@ -280,10 +317,8 @@ class Server:
                 await stream.send_all(TOO_MANY_CONNECTIONS)
         await trio.aclose_forcefully(stream)
 
-    async def _handle(self, stream: trio.SocketStream) -> None:
-        # The hot path bypasses trio's stream wrappers: a non-blocking stdlib socket, recv
-        # tried first and trio's wait_readable only when it would block, and a send that
-        # only awaits when the kernel cannot take the whole reply at once.
+    def _open(self, stream: trio.SocketStream) -> None:
+        """Take an accepted client off trio's stream wrapper and attach it to the reactor."""
         tsock = stream.socket
         fd = tsock.fileno()
         session = Session(fd, _peer_name(tsock), _local_name(tsock))
@@ -291,102 +326,163 @@ class Server:
             _set_nodelay(tsock)
         sock = stdsocket.socket(fileno=tsock.detach())
         sock.setblocking(False)
-        assert self.time is not None
+        assert self.time is not None and self.dispatcher is not None
         session.last_cmd_time = self.time.update()
-        assert self.dispatcher is not None
-        dispatcher = self.dispatcher
-        settings = self.settings
-        counters = self.counters
         parser = TextParser(
-            item_size_max=settings.item_size_max, debugtime_enabled=settings.debugtime
+            item_size_max=self.settings.item_size_max, debugtime_enabled=self.settings.debugtime
         )
-        reqs_per_event = max(settings.reqs_per_event, 1)
-        idle_timeout = settings.idle_timeout
+        conn = _Connection(sock, session, parser)
         self.sessions[fd] = session
+        if self.hooks is not None:
+            parser.lines = []
+            self.hooks.connected(session)
+        if self.dispatcher.verbosity >= VERBOSE_COMMANDS:
+            log.debug("<%d new auto-negotiating client connection", fd)
+        assert self._reactor is not None
+        self._reactor.add(fd, conn)
+
+    def _serve(self, conn: _Connection) -> None:
+        """The reactor's callback for a readable client: one read and its commands; the reply
+        is queued for :meth:`_send_replies`.
+
+        No await: whatever must wait (a pipeline longer than -R, a test's reply delay) is
+        finished by a task of its own, :meth:`_slow_path`.
+        """
+        try:
+            data = conn.recv(READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._close(conn)  # reset by the peer
+            return
+        self.counters.bytes_read += len(data)
+        dispatcher = self.dispatcher
+        assert dispatcher is not None
+        if self.hooks is None and dispatcher.verbosity < VERBOSE_COMMANDS:
+            parser = conn.parser
+            parser.receive_data(data)
+            commands = parser.commands()
+        else:
+            commands = self._instrumented_commands(conn, data)
+            if commands and self.hooks is not None and self.hooks.reply_delay > 0:
+                self._detach(conn, commands, b"", eof=not data)
+                return
+        session = conn.session
+        if commands:
+            if len(commands) > self._reqs_per_event:
+                self._detach(conn, commands, b"", eof=not data)
+                return
+            out = dispatcher.execute(commands, session)
+            # On a close the dispatcher has already dropped what memcached drops.
+            if out:
+                self._replies.append((conn, out, not data))
+                return
+            if session.closing or session.close_after_write:
+                self._close(conn)
+                return
+        if not data:
+            self._close(conn)
+
+    def _send_replies(self) -> None:
+        """The replies of the reactor's round, back to back; a reply the socket cannot take
+        whole is finished by :meth:`_slow_path`."""
+        replies = self._replies
+        if not replies:
+            return
+        self._replies = []
+        for conn, out, eof in replies:
+            rest = self._write(conn, out)
+            if rest is None:
+                self._close(conn)
+            elif rest:
+                self._detach(conn, [], rest, eof=eof)
+            elif eof or conn.session.closing or conn.session.close_after_write:
+                self._close(conn)
+
+    def _instrumented_commands(self, conn: _Connection, data: bytes) -> list[Any]:
+        """The parser's commands for one read, as -vv logs them and the test hooks see them."""
+        parser = conn.parser
+        assert self.dispatcher is not None
+        verbose = self.dispatcher.verbosity >= VERBOSE_COMMANDS
+        if verbose and parser.lines is None:
+            parser.lines = []
+        parser.receive_data(data)
+        commands = parser.commands()
+        lines = parser.lines
         hooks = self.hooks
         if hooks is not None:
-            parser.lines = []
-            hooks.connected(session)
-        if dispatcher.verbosity >= VERBOSE_COMMANDS:
-            log.debug("<%d new auto-negotiating client connection", fd)
-        connection_scope = trio.CancelScope()  # cancelled at shutdown, between batches
-        self._connection_scopes.add(connection_scope)
-        recv = sock.recv
-        wait_readable = trio.lowlevel.wait_readable
-        unyielded = 0  # reads served without returning to the scheduler
-        try:
-            with connection_scope:
-                while True:
-                    try:
-                        data = recv(READ_SIZE)
-                    except BlockingIOError:
-                        unyielded = 0
-                        if idle_timeout:
-                            with trio.move_on_after(idle_timeout) as idle:
-                                await wait_readable(sock)
-                            if idle.cancelled_caught:
-                                log.info("<%d idle timeout: connection closed", fd)
-                                break
-                        else:
-                            await wait_readable(sock)
-                        continue
-                    except OSError:
-                        break  # reset by the peer
-                    counters.bytes_read += len(data)
-                    verbose = dispatcher.verbosity >= VERBOSE_COMMANDS
-                    if verbose and parser.lines is None:
-                        parser.lines = []
-                    parser.receive_data(data)
-                    commands = parser.commands()
-                    lines = parser.lines
-                    if hooks is not None:
-                        commands = hooks.batch(session, lines or [], commands)
-                    if lines:
-                        if verbose:
-                            for line in lines:
-                                log.debug("<%d %s", fd, line.decode("latin-1"))
-                        lines.clear()
-                    if hooks is not None and hooks.reply_delay > 0 and commands:
-                        await trio.sleep(hooks.reply_delay)
-                    if len(commands) <= reqs_per_event:
-                        # The common case: no await unless the reply does not fit the socket.
-                        out = dispatcher.execute(commands, session) if commands else []
-                        # On a close the dispatcher has already dropped what memcached drops.
-                        if out and not await self._send(sock, out):
-                            break
-                        if session.closing:
-                            break
-                        keep_open = not session.close_after_write
-                    else:
-                        # Long pipelines yield every -R commands; the batch in flight still
-                        # finishes when shutdown starts meanwhile.
-                        with self._in_flight() as batch:
-                            keep_open = await self._run(commands, session, sock, reqs_per_event)
-                        if batch.cancelled_caught:
-                            break
-                    if not keep_open or not data:
-                        break
-                    unyielded += 1
-                    if unyielded >= 4:  # a flooding client must not starve the others
-                        unyielded = 0
-                        await trio.lowlevel.checkpoint()
-        finally:
-            self._connection_scopes.discard(connection_scope)
-            self.sessions.pop(fd, None)
-            counters.curr_connections -= 1
-            if hooks is not None:
-                hooks.disconnected(session)
-            if dispatcher.verbosity >= VERBOSE_COMMANDS:
-                log.debug("<%d connection closed.", fd)
-            trio.lowlevel.notify_closing(sock)
-            sock.close()
+            commands = hooks.batch(conn.session, lines or [], commands)
+        if lines:
+            if verbose:
+                for line in lines:
+                    log.debug("<%d %s", conn.fd, line.decode("latin-1"))
+            lines.clear()
+        return commands
+
+    def _detach(self, conn: _Connection, commands: list[Any], unsent: Data, *, eof: bool) -> None:
+        assert self._reactor is not None and self._handlers is not None
+        self._reactor.remove(conn.fd)
+        self._handlers.start_soon(self._slow_path, conn, commands, unsent, eof)
+
+    async def _slow_path(
+        self, conn: _Connection, commands: list[Any], unsent: Data, eof: bool
+    ) -> None:
+        """Finish a read's work that must await: send ``unsent``, or run ``commands``. Then
+        the connection goes back to the reactor, or closes. At shutdown the work in flight
+        still finishes, within the grace time."""
+        session = conn.session
+        keep_open = False  # unless the work completes
+        with self._in_flight() as batch:
+            if unsent:
+                sent = await self._flush(conn.sock, unsent)
+                keep_open = sent and not (session.closing or session.close_after_write)
+            else:
+                hooks = self.hooks
+                if hooks is not None and hooks.reply_delay > 0:
+                    await trio.sleep(hooks.reply_delay)
+                keep_open = await self._run(commands, conn)
+        reactor = self._reactor
+        if (
+            keep_open
+            and not eof
+            and not batch.cancelled_caught
+            and not self._shutdown.is_set()
+            and reactor is not None
+            and not reactor.closed
+        ):
+            reactor.add(conn.fd, conn)
+        else:
+            self._close(conn)
+
+    def _close(self, conn: _Connection) -> None:
+        """Close a client, attached or not (no-op if already closed)."""
+        sock = conn.sock
+        if sock.fileno() < 0:
+            return
+        fd = conn.fd
+        reactor = self._reactor
+        if reactor is not None and reactor.get(fd) is conn:
+            reactor.remove(fd)
+        self.sessions.pop(fd, None)
+        self.counters.curr_connections -= 1
+        if self.hooks is not None:
+            self.hooks.disconnected(conn.session)
+        assert self.dispatcher is not None
+        if self.dispatcher.verbosity >= VERBOSE_COMMANDS:
+            log.debug("<%d connection closed.", fd)
+        sock.close()
+
+    def _close_idle(self, conn: _Connection) -> None:
+        log.info("<%d idle timeout: connection closed", conn.fd)
+        self.counters.idle_kicks += 1
+        self._close(conn)
 
     @contextlib.contextmanager
     def _in_flight(self) -> Iterator[trio.CancelScope]:
         """A shielded scope for work that must finish at shutdown, bounded by the grace time.
 
         request_shutdown sets the deadline of every scope registered here; one opened after
-        shutdown started gets it at once.
+        shutdown started gets it at once. close_connections cancels them.
         """
         with trio.CancelScope(shield=True) as scope:
             self._batches.add(scope)
@@ -397,18 +493,14 @@ class Server:
             finally:
                 self._batches.discard(scope)
 
-    async def _run(
-        self,
-        commands: list[Any],
-        session: Session,
-        sock: stdsocket.socket,
-        reqs_per_event: int,
-    ) -> bool:
+    async def _run(self, commands: list[Any], conn: _Connection) -> bool:
         """Run a long pipeline in slices of -R commands, yielding between them (memcached's
         conn_yields); False when the connection must close."""
         dispatcher = self.dispatcher
         assert dispatcher is not None
         counters = self.counters
+        session = conn.session
+        reqs_per_event = self._reqs_per_event
         pending: list[bytes] = []
         pending_size = 0
         for start in range(0, len(commands), reqs_per_event):
@@ -422,44 +514,67 @@ class Server:
             if session.closing:
                 # The dispatcher has dropped what memcached drops; send what it kept.
                 if pending:
-                    await self._send(sock, pending)
+                    await self._send(conn, pending)
                 return False
             if session.close_after_write:
                 break
             if pending_size > MAX_PENDING_OUTPUT:
-                if not await self._send(sock, pending):
+                if not await self._send(conn, pending):
                     return False
                 pending, pending_size = [], 0
-        if pending and not await self._send(sock, pending):
+        if pending and not await self._send(conn, pending):
             return False
         return not session.close_after_write
 
-    async def _send(self, sock: stdsocket.socket, parts: list[bytes]) -> bool:
-        """Send the replies; False when the peer is gone. Awaits only if the socket is full."""
+    def _write(self, conn: _Connection, parts: list[bytes]) -> Data | None:
+        """Send the replies as far as the socket takes them now: what is left (empty once all
+        went), or None when the peer is gone."""
         assert self.dispatcher is not None
         if self.dispatcher.verbosity >= VERBOSE_COMMANDS:
-            _log_replies(sock.fileno(), parts)
+            _log_replies(conn.fd, parts)
         data = parts[0] if len(parts) == 1 else b"".join(parts)
         self.counters.bytes_written += len(data)
         try:
-            sent = sock.send(data)
+            sent = conn.send(data)
         except BlockingIOError:
-            sent = 0
+            return data
         except OSError:
+            return None
+        return memoryview(data)[sent:] if sent < len(data) else b""
+
+    async def _flush(self, sock: stdsocket.socket, unsent: Data) -> bool:
+        """Send the rest of a reply as the socket drains; False when the peer is gone."""
+        view = memoryview(unsent)
+        while view:
+            await trio.lowlevel.wait_writable(sock)
+            try:
+                view = view[sock.send(view) :]
+            except BlockingIOError:
+                continue
+            except OSError:
+                return False
+        return True
+
+    async def _send(self, conn: _Connection, parts: list[bytes]) -> bool:
+        """Send the replies, awaiting only if the socket is full; False when the peer is gone."""
+        rest = self._write(conn, parts)
+        if rest is None:
             return False
-        if sent == len(data):
-            return True
-        view = memoryview(data)
-        with self._in_flight() as batch:  # finish the reply even at shutdown
-            while sent < len(data):
-                await trio.lowlevel.wait_writable(sock)
-                try:
-                    sent += sock.send(view[sent:])
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    return False
-        return not batch.cancelled_caught
+        return not rest or await self._flush(conn.sock, rest)
+
+
+class _Connection:
+    """One client: socket, parser and session; attached to the reactor or owned by a task."""
+
+    __slots__ = ("fd", "parser", "recv", "send", "session", "sock")
+
+    def __init__(self, sock: stdsocket.socket, session: Session, parser: TextParser) -> None:
+        self.sock = sock
+        self.recv = sock.recv  # bound once: the hot path calls them per read
+        self.send = sock.send
+        self.fd = session.fd
+        self.session = session
+        self.parser = parser
 
 
 def _log_replies(fd: int, parts: list[bytes]) -> None:

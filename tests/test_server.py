@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import trio
 import trio.testing
 
 from pymcd.config import Settings
+from pymcd.reactor import Reactor, _SelectorPoller
 from pymcd.server import Server
 
 
@@ -25,7 +27,7 @@ class Conn:
 
     def __init__(self, stream: trio.SocketStream) -> None:
         self.stream = stream
-        self.buffer = b""
+        self.buffer = bytearray()
 
     @classmethod
     async def open(cls, server: Server) -> Conn:
@@ -41,7 +43,8 @@ class Conn:
                 if not chunk:
                     break
                 self.buffer += chunk
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
         return data
 
     async def expect(self, reply: bytes) -> None:
@@ -233,3 +236,168 @@ async def test_large_pipelined_reply_is_sent_in_parts(server: Server) -> None:
     reply = b"VALUE big 0 %d\r\n%b\r\nEND\r\n" % (len(value), value)
     for _ in range(6):
         await conn.expect(reply)
+
+
+# -- the reactor and the slow path ------------------------------------------------------------
+
+
+async def _open_slow_reader(server: Server) -> Conn:
+    """A client with a tiny receive buffer, so a big reply cannot be sent at once."""
+    sock = trio.socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    await sock.connect(("127.0.0.1", server.port))
+    return Conn(trio.SocketStream(sock))
+
+
+async def _store_big_values(server: Server, count: int) -> bytes:
+    """Store ``count`` values of 1 MB; the multi-get of them all, and its whole reply."""
+    loader = await Conn.open(server)
+    value = b"v" * 1_000_000
+    for i in range(count):
+        await loader.send(b"set big%d 0 0 %d\r\n%b\r\n" % (i, len(value), value))
+        await loader.expect(b"STORED\r\n")
+    await loader.stream.aclose()
+    keys = [b"big%d" % i for i in range(count)]
+    request = b"get " + b" ".join(keys) + b"\r\n"
+    reply = b"".join(b"VALUE %b 0 %d\r\n%b\r\n" % (k, len(value), value) for k in keys)
+    return request, reply + b"END\r\n"  # type: ignore[return-value]
+
+
+async def test_a_client_that_does_not_read_does_not_stall_the_others(server: Server) -> None:
+    request, reply = await _store_big_values(server, 12)  # type: ignore[misc]
+    slow = await _open_slow_reader(server)
+    await slow.send(request)  # one command, a 12 MB reply: its send must wait for the reader
+    await trio.testing.wait_all_tasks_blocked()
+    other = await Conn.open(server)
+    for _ in range(3):
+        await other.send(b"get big0 nope\r\nversion\r\n")
+        await other.expect(b"VALUE big0 0 1000000\r\n" + b"v" * 1_000_000 + b"\r\n")
+        await other.expect(b"END\r\nVERSION 1.6.18\r\n")
+    await slow.expect(reply)  # all of it, in order, once the client reads
+    await slow.send(b"version\r\n")  # and the connection is served again afterwards
+    await slow.expect(b"VERSION 1.6.18\r\n")
+
+
+async def test_shutdown_finishes_a_reply_in_flight_then_closes(nursery: trio.Nursery) -> None:
+    server = await _start(nursery)
+    request, reply = await _store_big_values(server, 12)  # type: ignore[misc]
+    slow = await _open_slow_reader(server)
+    idle = await Conn.open(server)
+    await slow.send(request)
+    await trio.testing.wait_all_tasks_blocked()  # the reply is stuck in the socket
+    server.request_shutdown()
+    assert await idle.closed()  # between batches: closed at once
+    await slow.expect(reply)  # in flight: finished within the grace time
+    assert await slow.closed()
+    with trio.fail_after(5):
+        await server.wait_stopped()
+    assert server.sessions == {}
+    assert server.counters.curr_connections == 0
+
+
+async def test_close_connections_closes_idle_and_blocked_ones(server: Server) -> None:
+    request, _ = await _store_big_values(server, 12)  # type: ignore[misc]
+    slow = await _open_slow_reader(server)
+    idle = await Conn.open(server)
+    await idle.send(b"version\r\n")
+    await idle.expect(b"VERSION 1.6.18\r\n")
+    await slow.send(request)
+    await trio.testing.wait_all_tasks_blocked()
+    server.close_connections()
+    assert await idle.closed()
+    with trio.fail_after(5):
+        while await slow.stream.receive_some(1 << 20):  # part of the reply, then the end
+            pass
+    await trio.testing.wait_all_tasks_blocked()
+    assert server.sessions == {}
+    assert server.counters.curr_connections == 0
+    fresh = await Conn.open(server)  # the listener stays open
+    await fresh.send(b"version\r\n")
+    await fresh.expect(b"VERSION 1.6.18\r\n")
+
+
+async def test_idle_timeout_spares_active_connections(
+    nursery: trio.Nursery, mock_clock: Any
+) -> None:
+    server = await _start(nursery, idle_timeout=30)
+    idle = await Conn.open(server)
+    active = await Conn.open(server)
+    for conn in (idle, active):
+        await conn.send(b"version\r\n")
+        await conn.expect(b"VERSION 1.6.18\r\n")
+    await trio.testing.wait_all_tasks_blocked()
+    mock_clock.jump(20)
+    await active.send(b"version\r\n")
+    await active.expect(b"VERSION 1.6.18\r\n")
+    await trio.testing.wait_all_tasks_blocked()
+    mock_clock.jump(15)  # idle: 35 s without a command; active: 15 s
+    assert await idle.closed()
+    await active.send(b"version\r\n")
+    await active.expect(b"VERSION 1.6.18\r\n")
+    assert server.counters.idle_kicks == 1
+    assert (await active.stats())["idle_kicks"] == "1"
+    server.request_shutdown()
+
+
+async def test_pipeline_over_r_then_quit_sends_everything_before_closing(server: Server) -> None:
+    conn = await Conn.open(server)
+    await conn.send(b"version\r\n" * 50 + b"quit\r\nversion\r\n")
+    await conn.expect(b"VERSION 1.6.18\r\n" * 50)
+    assert await conn.closed()
+
+
+@pytest.mark.parametrize("poller", ["epoll", "selectors"])
+async def test_reactor_serves_ready_connections_in_turn_and_lets_other_tasks_run(
+    poller: str,
+) -> None:
+    served: list[str] = []
+    pairs = [socket.socketpair() for _ in range(2)]
+    for writer, _ in pairs:
+        writer.send(b"x")  # never read: level-triggered, both stay readable
+    reactor: Reactor[str] = Reactor(
+        served.append,
+        max_events=1,
+        poller=_SelectorPoller() if poller == "selectors" else None,
+    )
+    reactor.add(pairs[0][1].fileno(), "a")
+    reactor.add(pairs[1][1].fileno(), "b")
+    ticks = 0
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(reactor.run)
+            while len(served) < 40:
+                ticks += 1  # this task runs between the reactor's rounds
+                await trio.sleep(0)
+            nursery.cancel_scope.cancel()
+    reactor.remove(pairs[0][1].fileno())
+    reactor.remove(pairs[1][1].fileno())
+    reactor.close()
+    for pair in pairs:
+        for sock in pair:
+            sock.close()
+    assert served.count("a") >= 19 and served.count("b") >= 19
+    assert ticks >= 19
+
+
+async def test_reactor_hands_idle_connections_to_on_idle(mock_clock: Any) -> None:
+    writer, reader = socket.socketpair()
+    expired: list[str] = []
+    reactor: Reactor[str] = Reactor(
+        lambda name: None,
+        idle_timeout=10,
+        on_idle=lambda name: (expired.append(name), reactor.remove(reader.fileno())),
+    )
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(reactor.run)
+        reactor.add(reader.fileno(), "r")
+        await trio.testing.wait_all_tasks_blocked()
+        mock_clock.jump(9)
+        await trio.testing.wait_all_tasks_blocked()
+        assert expired == []
+        mock_clock.jump(2)
+        await trio.testing.wait_all_tasks_blocked()
+        assert expired == ["r"]
+        nursery.cancel_scope.cancel()
+    reactor.close()
+    writer.close()
+    reader.close()

@@ -170,6 +170,10 @@ class TextParser:
         """Buffer bytes from the peer; ``b""`` means the peer closed its side."""
         if not data:
             self._eof = True
+        elif self._pos == len(self._buf) and not self._chunks:
+            # All consumed (the usual case between requests): the new bytes are the buffer.
+            self._buf = data
+            self._pos = self._search_from = 0
         else:
             self._chunks.append(data)
             self._chunks_size += len(data)
@@ -195,10 +199,121 @@ class TextParser:
         out: list[Command] = []
         append = out.append
         while True:
+            if (
+                not self._swallow
+                and self._pending is None
+                and not self._closed
+                and self._scan_lines(out)
+            ):
+                return out
             command = self.next_command()
             if command is NEED_DATA:
                 return out
             append(command)  # type: ignore[arg-type]
+
+    def _scan_lines(self, out: list[Command]) -> bool:
+        """The hot loop between commands: parse every complete line buffered, with locals.
+
+        Does what :meth:`next_command` does for lines, minus its per-command state changes.
+        True when the buffer ends in an ordinary partial line (or the parser closed); False
+        when :meth:`next_command` must go on: a data block to read or swallow, an
+        unterminated line too long, EOF.
+        """
+        if self._chunks:
+            self._join()
+        buf = self._buf
+        find = buf.find
+        parse_line = self._parse_line
+        append = out.append
+        lines = self.lines
+        pos = self._pos
+        nl = find(b"\n", self._search_from)
+        while nl >= 0:
+            end = nl - 1 if nl - pos > 1 and buf[nl - 1] == 13 else nl
+            line = buf[pos:end]
+            pos = nl + 1
+            if 0 in line:  # NUL ends a C string (an int needle: no TypeError made and dropped)
+                line = line[: line.index(0)]
+            if lines is not None:
+                lines.append(line)
+            if (
+                line.startswith(b"get ")
+                and line.find(b" ", 4) < 0
+                and 4 < len(line) <= 4 + KEY_MAX_LENGTH
+            ):
+                # The hottest line, "get <key>": no splitting, counting tokens or state to check.
+                append(Get(keys=[line[4:]]))
+                nl = find(b"\n", pos)
+                continue
+            if line.startswith(b"set "):
+                stored = self._plain_set(line, pos)
+                if stored is not None:
+                    append(stored)
+                    pos += len(stored.data)
+                    nl = find(b"\n", pos)
+                    continue
+            command = parse_line(line)
+            if command is None:
+                # A storage header: its data block comes next, usually in this same read.
+                self._pos = self._search_from = pos
+                pending = self._pending
+                if pending is None or self._swallow:
+                    return False
+                command = self._maybe_finish_store(pending)
+                if command is None:
+                    return False
+                pos = self._pos
+            elif self._swallow or self._pending is not None:
+                append(command)  # answered before its data block is swallowed
+                self._pos = self._search_from = pos
+                return False
+            append(command)
+            if type(command) is Close:
+                self._pos = self._search_from = pos
+                self._closed = True
+                return True
+            nl = find(b"\n", pos)
+        self._pos = pos
+        self._search_from = len(buf)
+        return len(buf) - pos <= MAX_LINE_LENGTH and not self._eof
+
+    def _plain_set(self, line: bytes, pos: int) -> Store | None:
+        """``set <key> <flags> <exptime> <bytes> [noreply]`` in its plain form (decimal
+        numbers that need none of strtol's quirks, key and size within the limits) whose data
+        block is buffered at ``pos``: its command, without the general path's pending state.
+        None for anything else, which the general path then parses."""
+        tokens = line.split(b" ")
+        if len(tokens) == 5:
+            noreply = False
+        elif len(tokens) == 6 and tokens[5] == b"noreply":
+            noreply = True
+        else:
+            return None
+        key, flags, exptime, size = tokens[1:5]
+        if not (
+            0 < len(key) <= KEY_MAX_LENGTH
+            and flags.isdigit()
+            and exptime.isdigit()
+            and size.isdigit()
+            and len(flags) < 10
+            and len(exptime) < 10
+            and len(size) < 10
+        ):
+            return None
+        nbytes = int(size)
+        end = pos + nbytes + 2
+        if nbytes > self.item_size_max or end > len(self._buf):
+            return None
+        block = self._buf[pos:end]
+        return Store(
+            mode=StoreMode.SET,
+            key=key,
+            flags=int(flags),
+            exptime=int(exptime),
+            data=block,
+            noreply=noreply,
+            bad_chunk=not block.endswith(b"\r\n"),
+        )
 
     def next_command(self) -> Command | _NeedData:
         """The next complete command, or ``NEED_DATA``."""
@@ -232,8 +347,8 @@ class TextParser:
             self._pos = self._search_from = nl + 1
             end = nl - 1 if nl - start > 1 and buf[nl - 1] == 13 else nl
             line = buf[start:end]
-            if b"\0" in line:
-                line = line[: line.index(b"\0")]
+            if 0 in line:  # NUL ends a C string (an int needle: no TypeError made and dropped)
+                line = line[: line.index(0)]
             if self.lines is not None:
                 self.lines.append(line)
             command = self._parse_line(line)
@@ -342,10 +457,10 @@ class TextParser:
         if len(tokens) < 2:
             return _ERROR
         keys = tokens[1:]
+        if max(map(len, keys)) <= KEY_MAX_LENGTH:  # the common case, at C speed
+            return Get(keys=keys, with_cas=with_cas)
         too_long = _first_too_long(keys)
-        if too_long >= 0:
-            return Get(keys=keys[:too_long], with_cas=with_cas, key_too_long=True)
-        return Get(keys=keys, with_cas=with_cas)
+        return Get(keys=keys[:too_long], with_cas=with_cas, key_too_long=True)
 
     def _gat(self, tokens: list[bytes], with_cas: bool) -> Command:
         if len(tokens) < 2:

@@ -1,0 +1,120 @@
+"""TextParser.commands() (the server's hot path, which scans whole lines at once) against
+next_command() one command at a time, the reference: same commands, same logged lines, for
+any command stream cut into reads at any points."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pymcd.protocol import NEED_DATA, TextParser
+from pymcd.protocol.commands import Command, Get
+
+KEY = st.sampled_from([b"k", b"a b", b"k" * 250, b"k" * 251, b"k\0x", b""])
+NUMBER = st.sampled_from(
+    [b"0", b"1", b"5", b"-1", b"x", b"4294967297", b"2000000", b"0012", b"999999999", b"+3"]
+)
+STORAGE = st.builds(
+    lambda verb, k, flags, n, size, tail, block: (
+        verb + b" " + k + b" " + flags + b" " + n + b" " + size + tail + b"\r\n" + block
+    ),
+    st.sampled_from([b"set", b"set", b"add", b"cas", b"append"]),
+    KEY,
+    NUMBER,
+    NUMBER,
+    st.sampled_from([b"1", b"3", b"0", b"-1", b"x", b"70", b"2000000"]),
+    st.sampled_from([b"", b" noreply", b" 7", b" 7 noreply"]),
+    st.sampled_from([b"x", b"xyz", b"", b"x" * 70]),  # often the declared size: a block
+)
+LINE = st.one_of(
+    STORAGE,
+    STORAGE,
+    STORAGE,
+    st.builds(lambda k: b"get " + k, KEY),
+    st.builds(lambda ks: b"gets " + b" ".join(ks), st.lists(KEY, max_size=4)),
+    st.builds(lambda k, e: b"gat " + e + b" " + k, KEY, NUMBER),
+    st.builds(
+        lambda k, size, flags: b"ms " + k + b" " + size + flags,
+        KEY,
+        st.sampled_from([b"1", b"3", b"2000", b"x", b""]),
+        st.sampled_from([b"", b" q", b" F", b" F1 T5", b" !", b" I", b" MX"]),
+    ),
+    st.builds(lambda k, f: b"mg " + k + f, KEY, st.sampled_from([b"", b" v", b" k q"])),
+    st.sampled_from(
+        [b"version", b"quit", b"mn", b"", b" ", b"  get  k  ", b"GET / HTTP/1.1", b"stats"]
+    ),
+)
+BLOCK = st.sampled_from([b"x", b"xyz", b"", b"\r\n", b"x" * 70, b"abc\r\nget k"])
+ENDING = st.sampled_from([b"\r\n", b"\n", b"\r\r\n"])
+STREAM = st.lists(st.tuples(LINE, ENDING, st.one_of(st.none(), BLOCK)), max_size=12).map(
+    lambda parts: b"".join(
+        line + end + (b"" if block is None else block + b"\r\n") for line, end, block in parts
+    )
+)
+
+
+def _split(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
+    return [data[a:b] for a, b in itertools.pairwise(points) if b > a]
+
+
+def _by_commands(reads: list[bytes], logged: bool) -> tuple[list[Command], list[bytes]]:
+    parser = TextParser(item_size_max=64)
+    parser.lines = [] if logged else None
+    out: list[Command] = []
+    for data in [*reads, b""]:
+        parser.receive_data(data)
+        out.extend(parser.commands())
+    return out, parser.lines or []
+
+
+def _by_next_command(reads: list[bytes], logged: bool) -> tuple[list[Command], list[bytes]]:
+    parser = TextParser(item_size_max=64)
+    parser.lines = [] if logged else None
+    out: list[Command] = []
+    for data in [*reads, b""]:
+        parser.receive_data(data)
+        while (command := parser.next_command()) is not NEED_DATA:
+            out.append(command)  # type: ignore[arg-type]
+    return out, parser.lines or []
+
+
+@settings(max_examples=1000, deadline=None)
+@given(STREAM, st.lists(st.integers(min_value=0, max_value=400), max_size=6), st.booleans())
+def test_commands_match_next_command(data: bytes, cuts: list[int], logged: bool) -> None:
+    reads = _split(data, cuts)
+    assert _by_commands(reads, logged) == _by_next_command(reads, logged)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(STORAGE, min_size=1, max_size=6).map(lambda cmds: b"\r\n".join(cmds) + b"\r\n"),
+    st.lists(st.integers(min_value=0, max_value=300), max_size=3),
+)
+def test_storage_commands_match_next_command(data: bytes, cuts: list[int]) -> None:
+    reads = _split(data, cuts)
+    assert _by_commands(reads, False) == _by_next_command(reads, False)
+
+
+def test_single_key_get_shortcut_edges() -> None:
+    parser = TextParser()
+    parser.receive_data(b"get k\r\nget " + b"k" * 251 + b"\r\nget  k\r\nget k \r\nget\r\n")
+    commands = parser.commands()
+    assert commands[:4] == [
+        Get(keys=[b"k"]),
+        Get(keys=[], key_too_long=True),
+        Get(keys=[b"k"]),
+        Get(keys=[b"k"]),
+    ]
+    assert len(commands) == 5  # "get" alone: ERROR
+
+
+def test_reads_adopted_as_the_buffer_keep_partial_lines() -> None:
+    parser = TextParser()
+    parser.receive_data(b"get a\r\nge")
+    assert parser.commands() == [Get(keys=[b"a"])]
+    parser.receive_data(b"t b\r\n")
+    assert parser.commands() == [Get(keys=[b"b"])]
+    assert parser.buffered == 0
