@@ -29,6 +29,9 @@ from .conftest import raw_get
 UPSTREAM_SKIPS = {"test_tls": "https://github.com/pinterest/pymemcache/issues/39"}
 
 
+# A server of its own: the suite runs `cache_memlimit 50`, which would outlive the shared
+# server's per-test flush_all and change what later tests see in `stats`.
+@pytest.mark.server_flags("-m", "64")
 def test_pymemcache_integration_suite(server: Server, tmp_path: Path) -> None:
     suite = Path(pymemcache.test.__file__).with_name("test_integration.py")
     report = tmp_path / "junit.xml"
