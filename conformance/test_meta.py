@@ -178,8 +178,9 @@ def test_ms_quiet_hides_only_success(conn) -> None:
 
 def test_ms_errors_swallow_the_data(conn) -> None:
     conn.request(
-        b"ms {k}e 2 MZ\r\nhi\r\nms {k}e 2 M\r\nhi\r\nms {k}e 2 MSS\r\nhi\r\nms {k}e 2 zz\r\nhi\r\n"
-        b"ms {k}e 2 v v\r\nhi\r\nms {k}e 2 Fx\r\nhi\r\nms {k}e 2 Tx\r\nhi\r\nms {k}e 2 Cx\r\nhi\r\n",
+        b"ms {k}e 2 MZ\r\nhi\r\nms {k}e 2 M\r\nhi\r\nms {k}e 2 MSS\r\nhi\r\n"
+        b"ms {k}e 2 zz\r\nhi\r\nms {k}e 2 v v\r\nhi\r\nms {k}e 2 Fx\r\nhi\r\n"
+        b"ms {k}e 2 Tx\r\nhi\r\nms {k}e 2 Cx\r\nhi\r\n",
         b"CLIENT_ERROR invalid mode for ms M token\r\n"
         b"CLIENT_ERROR incorrect length for M token\r\n"
         b"CLIENT_ERROR incorrect length for M token\r\n"
@@ -453,3 +454,33 @@ def test_a_failing_get_drops_queued_meta_replies(conn) -> None:
         b"mg {k}a v\r\nmn\r\nmg {k}a v\r\nget " + long_key + b"\r\n",
         b"VA 1\r\nx\r\nMN\r\n" + BAD_FORMAT,
     )
+
+
+def test_an_mg_reply_holds_its_item_until_written(conn) -> None:
+    # memcached rewrites a number in place only when no queued reply holds the item; an mg
+    # reply does until the next flush (mn, a get, the end of the read)
+    conn.request(
+        b"set {k}a 0 0 2\r\n10\r\nmg {k}a\r\ndecr {k}a 1\r\nget {k}a\r\n",
+        b"STORED\r\nHD\r\n9\r\nVALUE {k}a 0 1\r\n9\r\nEND\r\n",
+    )
+    conn.request(
+        b"set {k}a 0 0 2\r\n10\r\nmg {k}a\r\nmn\r\nma {k}a MD\r\nmg {k}a v\r\n",
+        b"STORED\r\nHD\r\nMN\r\nHD\r\nVA 2\r\n9 \r\n",
+    )
+
+
+def test_a_huge_counter_with_a_minus_sign_is_not_a_number(conn) -> None:
+    conn.request(
+        b"set {k}a 0 0 22\r\n18446744073709551615 -\r\nincr {k}a 1\r\nma {k}a\r\n",
+        b"STORED\r\n" + b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n" * 2,
+    )
+
+
+@pytest.mark.parametrize("header", [b"set {k}b 0 0 5", b"ms {k}b 5"])
+def test_a_block_finished_by_a_later_read_is_answered_before_what_follows(conn, header) -> None:
+    # memcached reads the rest of the block straight from the socket and writes its reply
+    # before reading on: a failing get after it can no longer drop that reply
+    first = conn.k(header + b"\r\nab")
+    conn.send_split(first + b"cde\r\nget " + b"k" * 251 + b"\r\n", len(first), pause=0.2)
+    stored = b"STORED\r\n" if header.startswith(b"set") else b"HD\r\n"
+    conn.expect(stored + BAD_FORMAT)

@@ -69,6 +69,7 @@ class Session:
         "fresh",
         "last_cmd_time",
         "listen_address",
+        "pins",
         "watching",
     )
 
@@ -85,6 +86,15 @@ class Session:
         # what is queued after every completed retrieval command and after `mn`, so a later
         # failing get (conn_release_items) or a close drops only the replies queued since.
         self.flushed = 0
+        # (index in the batch's replies, item) for each mg hit: memcached's reply holds a
+        # reference to the item until it is written, and incr/decr rewrite an item in place
+        # only when nobody else holds it.
+        self.pins: list[tuple[int, Item]] = []
+
+    def pinned(self, out: list[bytes]) -> list[Item]:
+        """Items held by replies queued and not yet flushed (see ``pins``)."""
+        flushed, queued = self.flushed, len(out)
+        return [item for at, item in self.pins if flushed <= at < queued]
 
 
 class Dispatcher:
@@ -133,6 +143,7 @@ class Dispatcher:
             C.DebugTime: self._debugtime,
             C.Admin: self._admin,
             C.Reply: self._reply,
+            C.Flush: self._flush_mark,
             C.Close: self._close,
         }
         self._handlers.update(MetaHandlers(store, self.counters).handlers())
@@ -146,6 +157,8 @@ class Dispatcher:
         session.last_cmd_time = self.store.time.update()
         session.fresh = False
         session.flushed = 0
+        if session.pins:
+            session.pins.clear()
         out: list[bytes] = []
         if session.watching:
             return out
@@ -306,7 +319,8 @@ class Dispatcher:
             out.append(reply)
 
     def _arithmetic(self, command: C.Arithmetic, out: list[bytes], session: Session) -> None:
-        result = self.store.incr_decr(command.key, command.incr, command.delta)
+        pinned = session.pinned(out) if session.pins else ()
+        result = self.store.incr_decr(command.key, command.incr, command.delta, pinned)
         if type(result) is int:
             reply = b"%d\r\n" % result
         elif result is DeltaResult.NOT_FOUND:
@@ -417,6 +431,9 @@ class Dispatcher:
             out.append(command.data)
             if command.data is R.MN:  # "mn command forces immediate writeback flush"
                 session.flushed = len(out)
+
+    def _flush_mark(self, command: C.Flush, out: list[bytes], session: Session) -> None:
+        session.flushed = len(out)
 
     def _close(self, command: C.Close, out: list[bytes], session: Session) -> None:
         session.closing = True

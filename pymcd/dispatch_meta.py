@@ -82,7 +82,7 @@ class MetaHandlers:
 
     # -- mg ---------------------------------------------------------------------------------
 
-    def get(self, command: C.MetaGet, out: list[bytes], _: object) -> None:
+    def get(self, command: C.MetaGet, out: list[bytes], session: Any) -> None:
         store = self.store
         item = store.lookup(command.key)
         if item is not None and not command.locked and not command.no_update:
@@ -95,6 +95,7 @@ class MetaHandlers:
             if item is None:
                 self._get_miss(command, out)
             else:
+                session.pins.append((len(out), item))  # the reply holds the item
                 self._get_hit(command, item, created, out)
         except OpaqueTooLong:
             out.append(R.META_OPAQUE_TOO_LONG)
@@ -252,9 +253,10 @@ class MetaHandlers:
 
     # -- ma ---------------------------------------------------------------------------------
 
-    def arithmetic(self, command: C.MetaArithmetic, out: list[bytes], _: object) -> None:
+    def arithmetic(self, command: C.MetaArithmetic, out: list[bytes], session: Any) -> None:
         store = self.store
-        result = store.apply_delta(command.key, command.incr, command.delta, command.cas)
+        pinned = session.pinned(out) if session.pins else ()
+        result = store.apply_delta(command.key, command.incr, command.delta, command.cas, pinned)
         created = False
         if type(result) is tuple:
             value, item = result

@@ -14,6 +14,7 @@ from pymcd.protocol.commands import (
     Command,
     DebugTime,
     Delete,
+    Flush,
     FlushAll,
     Get,
     GetAndTouch,
@@ -41,11 +42,13 @@ def parse(data: bytes, **kwargs: object) -> list[Command]:
 
 
 def parse_bytewise(data: bytes) -> list[Command]:
+    """The commands of ``data`` fed one byte per read, without the Flush marks that data
+    blocks spanning reads add (test_flush_after_a_block_that_needed_more_reads)."""
     parser = TextParser()
     out: list[Command] = []
     for i in range(len(data)):
         parser.receive_data(data[i : i + 1])
-        out.extend(parser.commands())
+        out.extend(c for c in parser.commands() if type(c) is not Flush)
     return out
 
 
@@ -193,6 +196,7 @@ def test_need_data_until_the_block_is_complete() -> None:
     parser.receive_data(b"\nget k\r\n")
     assert parser.commands() == [
         Store(mode=StoreMode.SET, key=b"k", flags=0, exptime=0, data=b"abcde\r\n"),
+        Flush(),
         Get(keys=[b"k"]),
     ]
 
@@ -206,7 +210,7 @@ def test_too_large_block_is_swallowed_without_buffering() -> None:
         assert parser.commands() == []
         assert parser.buffered == 0
     parser.receive_data(b"\r\nversion\r\n")
-    assert parser.commands() == [StoreTooLarge(mode=StoreMode.SET, key=b"k"), Version()]
+    assert parser.commands() == [StoreTooLarge(mode=StoreMode.SET, key=b"k"), Flush(), Version()]
 
 
 def test_long_line_without_newline_closes() -> None:
@@ -254,3 +258,23 @@ def test_split_between_cr_and_lf() -> None:
     assert parser.commands() == []
     parser.receive_data(b"\nversion\r\n")
     assert parser.commands() == [Version(), Version()]
+
+
+def test_flush_after_a_block_that_needed_more_reads() -> None:
+    """memcached reads the rest of a block straight from the socket and writes its replies
+    before it reads on, so what the block's command answered is never dropped later."""
+    parser = TextParser()
+    parser.receive_data(b"set k 0 0 5\r\nab")
+    assert parser.commands() == []
+    parser.receive_data(b"cde\r\nget k\r\n")
+    assert parser.commands() == [
+        Store(mode=StoreMode.SET, key=b"k", flags=0, exptime=0, data=b"abcde\r\n"),
+        Flush(),
+        Get(keys=[b"k"]),
+    ]
+    parser.receive_data(b"ms k 5 MX\r\nab")
+    assert parser.commands() == []  # the error waits until the block is swallowed
+    parser.receive_data(b"cde\r\nmn\r\n")
+    assert parser.commands() == [Reply(data=R.META_SET_BAD_MODE), Flush(), Reply(data=R.MN)]
+    parser.receive_data(b"set k 0 0 1\r\nx\r\nget k\r\n")  # whole in one read: no Flush
+    assert [type(c) for c in parser.commands()] == [Store, Get]

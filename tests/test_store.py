@@ -346,6 +346,9 @@ def test_touch(h: Harness) -> None:
         (b"000000000000000000000000000005", 5),
         (b" ", None),
         (b"5 ", 5),
+        (b"18446744073709551615 -", None),  # strchr finds the '-' after the number
+        (b"18446744073709551615 \x00-", 18446744073709551615),  # but not past a NUL
+        (b"5 -", 5),  # the check only runs above 2**63-1
     ],
 )
 def test_parse_counter(stored: bytes, expected: int | None) -> None:
@@ -623,3 +626,12 @@ def test_create_and_invalidate() -> None:
     assert h.stat("cmd_set") == 0 and h.stat("total_items") == 1
     h.store.invalidate(created, None)
     assert created.bits & STALE and created.cas == 2
+
+
+def test_apply_delta_never_rewrites_a_pinned_item_in_place() -> None:
+    h = Harness()
+    assert h.set(b"n", b"10") is STORED
+    item = h.store.peek(b"n")
+    assert h.store.incr_decr(b"n", False, 1, pinned=[item]) == 9  # type: ignore[list-item]
+    replaced = h.store.peek(b"n")
+    assert replaced is not item and replaced is not None and replaced.data == b"9\r\n"

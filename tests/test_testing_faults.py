@@ -39,6 +39,13 @@ def test_fail_answers_the_named_commands_without_running_them(
     assert client.request("set k 0 0 1\r\nv") == b"STORED\r\n"
 
 
+def test_fail_meta_commands_by_name(server: MemcachedServer, client: RawClient) -> None:
+    server.faults.fail("ms", "mg", reply="SERVER_ERROR busy", times=2)
+    assert client.request("ms k 1\r\nv") == b"SERVER_ERROR busy\r\n"
+    assert client.request("mg k v") == b"SERVER_ERROR busy\r\n"
+    assert client.request("mg k v") == b"EN\r\n"
+
+
 def test_fail_with_a_reply_and_a_count(server: MemcachedServer, client: RawClient) -> None:
     server.faults.fail("get", "gets", reply="SERVER_ERROR busy", times=2)
     assert client.request("get k") == b"SERVER_ERROR busy\r\n"

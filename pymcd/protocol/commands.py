@@ -243,6 +243,13 @@ class Reply:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Flush:
+    """The replies queued so far count as written: memcached sends them once a data block that
+    needed more reads is complete (it read that block straight from the socket, so nothing
+    after it is buffered yet). Follows the command of that block."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Close:
     """Unrecoverable input (a line too long, an HTTP request): drop this read's replies, close."""
 
@@ -272,5 +279,6 @@ Command = (
     | MetaArithmetic
     | MetaDebug
     | Reply
+    | Flush
     | Close
 )

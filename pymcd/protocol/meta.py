@@ -57,9 +57,9 @@ _INCR_MODES: Final = {0: True, ord("I"): True, ord("+"): True, ord("D"): False, 
 class DataFollows:
     """An ms line: ``size`` bytes (the value and its CRLF) follow it.
 
-    ``swallow``: discard them; ``command`` is then the error to answer (memcached answers it
-    first and swallows after) or a ``MetaSet`` with ``too_large`` (answered once swallowed).
-    Otherwise the block becomes ``command``'s data.
+    ``swallow``: discard them; ``command`` is then the error to answer or a ``MetaSet`` with
+    ``too_large``, answered once the block is gone. Otherwise the block becomes ``command``'s
+    data.
     """
 
     command: MetaSet | Reply

@@ -34,6 +34,7 @@ from pymcd.protocol.commands import (
     Command,
     DebugTime,
     Delete,
+    Flush,
     FlushAll,
     Get,
     GetAndTouch,
@@ -70,6 +71,7 @@ _BAD_FORMAT: Final = Reply(data=R.BAD_FORMAT)
 _SILENT: Final = Reply(data=b"")
 _VERSION: Final = Version()
 _QUIT: Final = Quit()
+_FLUSH: Final = Flush()
 
 _STORAGE_MODES: Final = {
     b"set": StoreMode.SET,
@@ -126,6 +128,7 @@ class TextParser:
     """
 
     __slots__ = (
+        "_block_waited",
         "_buf",
         "_chunks",
         "_chunks_size",
@@ -133,6 +136,7 @@ class TextParser:
         "_eof",
         "_pending",
         "_pos",
+        "_queued",
         "_search_from",
         "_swallow",
         "_swallowed",
@@ -160,9 +164,11 @@ class TextParser:
         self._pending: _PendingStore | meta.DataFollows | None = None
         self.lines: list[bytes] | None = None  # when a list, every command line is appended
         self._swallow = 0
-        self._swallowed: StoreTooLarge | MetaSet | None = None  # answered once its block is gone
+        self._swallowed: StoreTooLarge | MetaSet | Reply | None = None  # answered once swallowed
         self._eof = False
         self._closed = False
+        self._block_waited = False  # the data block being read or swallowed needed more reads
+        self._queued: Command | None = None  # returned before anything else (a Flush)
 
     # -- input ---------------------------------------------------------------------------
 
@@ -202,6 +208,7 @@ class TextParser:
             if (
                 not self._swallow
                 and self._pending is None
+                and self._queued is None
                 and not self._closed
                 and self._scan_lines(out)
             ):
@@ -263,10 +270,6 @@ class TextParser:
                 if command is None:
                     return False
                 pos = self._pos
-            elif self._swallow or self._pending is not None:
-                append(command)  # answered before its data block is swallowed
-                self._pos = self._search_from = pos
-                return False
             append(command)
             if type(command) is Close:
                 self._pos = self._search_from = pos
@@ -319,19 +322,25 @@ class TextParser:
         """The next complete command, or ``NEED_DATA``."""
         if self._closed:
             return NEED_DATA
+        queued = self._queued
+        if queued is not None:
+            self._queued = None
+            return queued
         while True:
             if self._swallow:
                 if not self._consume_swallowed():
+                    self._block_waited = True
                     return self._at_end()
                 swallowed, self._swallowed = self._swallowed, None
-                if swallowed is not None:
-                    return swallowed
-                continue
+                if swallowed is None:
+                    continue
+                return self._after_block(swallowed)
             if self._pending is not None:
                 command = self._maybe_finish_store(self._pending)
                 if command is None:
+                    self._block_waited = True
                     return self._at_end()
-                return command
+                return self._after_block(command)
             buf = self._buf
             nl = buf.find(b"\n", self._search_from)
             if nl < 0:
@@ -357,6 +366,13 @@ class TextParser:
             if type(command) is Close:
                 self._closed = True
             return command
+
+    def _after_block(self, command: Command) -> Command:
+        """The command of a finished data block, followed by a Flush if it needed more reads."""
+        if self._block_waited:
+            self._block_waited = False
+            self._queued = _FLUSH
+        return command
 
     def _at_end(self) -> Command | _NeedData:
         if self._eof:
@@ -517,11 +533,11 @@ class TextParser:
             if not follows.swallow:
                 self._pending = follows
                 return None
+            # An error or a too-large set: memcached answers once the block is swallowed (it
+            # writes nothing while it reads a block).
             self._swallow = follows.size
-            if type(follows.command) is MetaSet:  # too large: answered once swallowed
-                self._swallowed = follows.command
-                return None
-            return follows.command  # an error, answered before its block is swallowed
+            self._swallowed = follows.command
+            return None
         if letter == 100:  # md
             return meta.parse_md(tokens, ntokens)
         if letter == 110:  # mn

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Collection
 from typing import Final
 
 from pymcd.clock import ServerTime, realtime
@@ -98,8 +99,9 @@ def parse_counter(data: bytes) -> int | None:
 
     Leading C whitespace and one sign are accepted, the digits must be followed by whitespace or
     NUL (so ``"12 abc"`` is 12 but ``"12abc"`` is not a number), values above 2**64-1 are
-    rejected, and a ``-`` is applied modulo 2**64 and then refused only when the result does not
-    fit a signed 64-bit integer (so ``"-0"`` is 0 and ``"-9223372036854775809"`` is 2**63-1).
+    rejected, and a ``-`` is applied modulo 2**64; a result that does not fit a signed 64-bit
+    integer is refused when a ``-`` appears anywhere in the value (so ``"-0"`` is 0,
+    ``"-9223372036854775809"`` is 2**63-1, and ``"18446744073709551615 -"`` is not a number).
     Returns ``None`` for anything memcached calls non-numeric.
     """
     match = _STRTOULL.match(data)
@@ -113,8 +115,10 @@ def parse_counter(data: bytes) -> int | None:
         return None  # ERANGE
     if match.group(1) == b"-":
         value = -value & UINT64_MASK
-        if value >= 1 << 63:
-            return None
+    # memcached refuses a result over 2**63-1 when strchr finds a '-' anywhere in the C string
+    # (the value up to a NUL; past the value's end it would read unrelated memory)
+    if value >= 1 << 63 and b"-" in data.partition(b"\0")[0]:
+        return None
     return value
 
 
@@ -605,13 +609,15 @@ class Store:
         self._unlink(item)
         return True
 
-    def incr_decr(self, key: bytes, incr: bool, delta: int) -> int | DeltaResult:
+    def incr_decr(
+        self, key: bytes, incr: bool, delta: int, pinned: Collection[Item] = ()
+    ) -> int | DeltaResult:
         """incr/decr: the new value, or why not (see :meth:`apply_delta`)."""
-        result = self.apply_delta(key, incr, delta)
+        result = self.apply_delta(key, incr, delta, 0, pinned)
         return result if type(result) is DeltaResult else result[0]  # type: ignore[index]
 
     def apply_delta(
-        self, key: bytes, incr: bool, delta: int, cas: int = 0
+        self, key: bytes, incr: bool, delta: int, cas: int = 0, pinned: Collection[Item] = ()
     ) -> tuple[int, Item] | DeltaResult:
         """``do_add_delta``: the new value and memcached's ``it``, or why not.
 
@@ -622,7 +628,8 @@ class Store:
         it is written in place, left-aligned and space-padded (``"100"`` decr 1 is ``"99 "``),
         with a new cas unique and the same item, which is returned; otherwise a new item with
         the same flags and exptime replaces it (NO_MEMORY if that fails) and, as in memcached,
-        the returned item is the old, now unlinked one carrying the new cas unique.
+        the returned item is the old, now unlinked one carrying the new cas unique. An item in
+        ``pinned`` (held by a reply not yet written) is never rewritten in place.
         """
         now = self.time.current_time
         item = self._lookup(key, now)
@@ -649,7 +656,7 @@ class Store:
             value = value - delta if delta <= value else 0
             cls.decr_hits += 1
         digits = b"%d" % value
-        if len(digits) + 2 <= nbytes:
+        if len(digits) + 2 <= nbytes and not any(held is item for held in pinned):
             item.data = digits + b" " * (nbytes - len(digits) - 2) + b"\r\n"
             item.cas = self._next_cas()
             self._update(item, now)

@@ -66,6 +66,11 @@ _NAMES: dict[type[Any], str] = {
     C.CacheMemlimit: "cache_memlimit",
     C.Stats: "stats",
     C.DebugTime: "debugtime",
+    C.MetaGet: "mg",
+    C.MetaSet: "ms",
+    C.MetaDelete: "md",
+    C.MetaArithmetic: "ma",
+    C.MetaDebug: "me",
 }
 
 
