@@ -93,6 +93,8 @@ class Session:
 
     def pinned(self, out: list[bytes]) -> list[Item]:
         """Items held by replies queued and not yet flushed (see ``pins``)."""
+        if not self.pins:
+            return []
         flushed, queued = self.flushed, len(out)
         return [item for at, item in self.pins if flushed <= at < queued]
 
@@ -319,8 +321,7 @@ class Dispatcher:
             out.append(reply)
 
     def _arithmetic(self, command: C.Arithmetic, out: list[bytes], session: Session) -> None:
-        pinned = session.pinned(out) if session.pins else ()
-        result = self.store.incr_decr(command.key, command.incr, command.delta, pinned)
+        result = self.store.incr_decr(command.key, command.incr, command.delta, session.pinned(out))
         if type(result) is int:
             reply = b"%d\r\n" % result
         elif result is DeltaResult.NOT_FOUND:

@@ -174,23 +174,17 @@ class MetaHandlers:
 
     def set(self, command: C.MetaSet, out: list[bytes], _: object) -> None:
         store = self.store
-        counters = self.counters
         key = command.key
         if command.too_large or not store.item_size_ok(
             key, command.client_flags, len(command.data)
         ):
-            # the allocation fails before the block is read: any mode drops the old value
-            counters.store_too_large += 1
-            store.discard(key)
-            out.append(R.TOO_LARGE)
+            self._allocation_failed(key, True, out)
             return
         if command.bad_chunk:
             if store.count_set(key, command.client_flags, len(command.data)):
                 out.append(R.BAD_DATA_CHUNK)
             else:
-                counters.store_no_memory += 1
-                store.discard(key)
-                out.append(R.OUT_OF_MEMORY_STORING)
+                self._allocation_failed(key, False, out)
             return
         result = store.store(
             command.mode,
@@ -203,17 +197,11 @@ class MetaHandlers:
             invalidate=command.invalidate,
         )
         status = _SET_STATUS.get(result)
-        if status is None:  # TOO_LARGE (a size the parser could not rule out) or NO_MEMORY
-            if result is StoreResult.TOO_LARGE:
-                counters.store_too_large += 1
-                out.append(R.TOO_LARGE)
-            else:
-                counters.store_no_memory += 1
-                out.append(R.OUT_OF_MEMORY_STORING)
-            store.discard(key)
+        if status is None:  # NO_MEMORY (TOO_LARGE was ruled out above)
+            self._allocation_failed(key, False, out)
             return
         if result is StoreResult.NOT_FOUND:
-            counters.cas_misses += 1
+            self.counters.cas_misses += 1
         elif result is StoreResult.STORED and command.quiet:
             return
         parts = [status]
@@ -228,6 +216,16 @@ class MetaHandlers:
                 parts.append(b" c%d" % (linked.cas if linked is not None else 0))
         parts.append(b"\r\n")
         out.append(b"".join(parts))
+
+    def _allocation_failed(self, key: bytes, too_large: bool, out: list[bytes]) -> None:
+        """ms could not allocate its item: memcached drops the old value, whatever the mode."""
+        if too_large:
+            self.counters.store_too_large += 1
+            out.append(R.TOO_LARGE)
+        else:
+            self.counters.store_no_memory += 1
+            out.append(R.OUT_OF_MEMORY_STORING)
+        self.store.discard(key)
 
     # -- md ---------------------------------------------------------------------------------
 
@@ -254,24 +252,29 @@ class MetaHandlers:
     # -- ma ---------------------------------------------------------------------------------
 
     def arithmetic(self, command: C.MetaArithmetic, out: list[bytes], session: Any) -> None:
+        try:
+            line = self._arithmetic(command, session.pinned(out))
+        except OpaqueTooLong:  # found while rendering, after the arithmetic was done
+            line = R.META_OPAQUE_TOO_LONG
+        if line is not None:
+            out.append(line)
+
+    def _arithmetic(self, command: C.MetaArithmetic, pinned: list[Item]) -> bytes | None:
+        """The reply line of an ma (None when quiet hides it)."""
         store = self.store
-        pinned = session.pinned(out) if session.pins else ()
         result = store.apply_delta(command.key, command.incr, command.delta, command.cas, pinned)
         created = False
         if type(result) is tuple:
             value, item = result
         elif result is DeltaResult.NON_NUMERIC:
-            out.append(R.NON_NUMERIC)
-            return
+            return R.NON_NUMERIC
         elif result is DeltaResult.NO_MEMORY:
-            out.append(R.OUT_OF_MEMORY)
-            return
+            return R.OUT_OF_MEMORY
         elif result is DeltaResult.NOT_FOUND and command.vivify_ttl is not None:
             value = command.initial
             vivified = store.create(command.key, b"%d\r\n" % value)
             if vivified is None:
-                out.append(R.META_OUT_OF_MEMORY_VIVIFY)
-                return
+                return R.META_OUT_OF_MEMORY_VIVIFY
             item, created = vivified, True
         else:
             if result is DeltaResult.NOT_FOUND:
@@ -280,20 +283,9 @@ class MetaHandlers:
                 else:
                     self.counters.decr_misses += 1
             status = b"NF" if result is DeltaResult.NOT_FOUND else b"EX"
-            try:
-                flags = _request_flags(command.flags, command.key, command.key_binary)
-            except OpaqueTooLong:
-                out.append(R.META_OPAQUE_TOO_LONG)
-                return
-            out.append(status + flags + b"\r\n")
-            return
-        try:
-            line = self._arithmetic_line(command, item, value, created)
-        except OpaqueTooLong:
-            out.append(R.META_OPAQUE_TOO_LONG)
-            return
-        if not command.quiet or created:
-            out.append(line)
+            return status + _request_flags(command.flags, command.key, command.key_binary) + b"\r\n"
+        line = self._arithmetic_line(command, item, value, created)
+        return line if not command.quiet or created else None
 
     def _arithmetic_line(
         self, command: C.MetaArithmetic, item: Item, value: int, created: bool

@@ -614,7 +614,7 @@ class Store:
     ) -> int | DeltaResult:
         """incr/decr: the new value, or why not (see :meth:`apply_delta`)."""
         result = self.apply_delta(key, incr, delta, 0, pinned)
-        return result if type(result) is DeltaResult else result[0]  # type: ignore[index]
+        return result if isinstance(result, DeltaResult) else result[0]
 
     def apply_delta(
         self, key: bytes, incr: bool, delta: int, cas: int = 0, pinned: Collection[Item] = ()
@@ -685,8 +685,7 @@ class Store:
         if self._use_cas:
             oldest_live = new_oldest - 1
             if oldest_live <= now:
-                self._cas_id += 1
-                self._oldest_cas = self._cas_id
+                self._oldest_cas = self._next_cas()
         else:
             oldest_live = new_oldest
         self._oldest_live = oldest_live
@@ -743,12 +742,7 @@ class Store:
         bits: int = 0,
     ) -> Item:
         """``do_item_link``: a new cas unique, ``time = now``, into the index and the LRU head."""
-        if self._use_cas:
-            self._cas_id += 1
-            cas = self._cas_id
-        else:
-            cas = 0
-        item = Item(key, data, flags, exptime, now, cas, clsid, bits)
+        item = Item(key, data, flags, exptime, now, self._next_cas(), clsid, bits)
         self._items[key] = item
         cls = self._classes[clsid]
         cls.link(item, size)
