@@ -129,6 +129,7 @@ class Dispatcher:
         self._on_verbosity = on_verbosity
         self._handlers: dict[type[Any], Callable[[Any, list[bytes], Session], None]] = {
             C.Get: self._get,
+            C.GetRun: self._get_run,
             C.GetAndTouch: self._get_and_touch,
             C.Store: self._store,
             C.StoreTooLarge: self._store_too_large,
@@ -194,17 +195,39 @@ class Dispatcher:
                 out += (item.header or _value_header(item), item.data)
         else:
             items = self.store.get_many(keys)
-            counters.get_misses += len(keys) - len(items)
+            counters.get_misses += items.count(None)
             append = out.append
             if command.with_cas:
                 for item in items:
-                    append(_cas_header(item))
-                    append(item.data)
+                    if item is not None:
+                        append(_cas_header(item))
+                        append(item.data)
             else:
                 for item in items:
-                    append(item.header or _value_header(item))
-                    append(item.data)
+                    if item is not None:
+                        append(item.header or _value_header(item))
+                        append(item.data)
         out.append(R.END)
+        session.flushed = len(out)
+
+    def _get_run(self, command: C.GetRun, out: list[bytes], session: Session) -> None:
+        """Consecutive single-key gets: exactly their replies and counts, one store call."""
+        if self.detail.enabled:
+            for get in command.unfold():
+                self._get(get, out, session)
+            return
+        keys = command.keys
+        items = self.store.get_many(keys)
+        counters = self.counters
+        counters.cmd_get += len(keys)
+        counters.get_misses += items.count(None)
+        append = out.append
+        end = R.END
+        for item in items:
+            if item is not None:
+                append(item.header or _value_header(item))
+                append(item.data)
+            append(end)
         session.flushed = len(out)
 
     def _get_and_touch(self, command: C.GetAndTouch, out: list[bytes], session: Session) -> None:

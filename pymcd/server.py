@@ -39,6 +39,7 @@ from pymcd.config import Settings
 from pymcd.dispatch import Dispatcher, Session
 from pymcd.logging_setup import handler_installed, set_verbosity
 from pymcd.protocol import TextParser
+from pymcd.protocol import commands as C
 from pymcd.protocol.responses import TOO_MANY_CONNECTIONS
 from pymcd.reactor import Reactor
 from pymcd.stats import (
@@ -362,14 +363,16 @@ class Server:
             parser = conn.parser
             parser.receive_data(data)
             commands = parser.commands()
+            requests = len(commands) + parser.folded_gets
         else:
             commands = self._instrumented_commands(conn, data)
+            requests = len(commands)
             if commands and self.hooks is not None and self.hooks.reply_delay > 0:
                 self._detach(conn, commands, b"", eof=not data)
                 return
         session = conn.session
         if commands:
-            if len(commands) > self._reqs_per_event:
+            if requests > self._reqs_per_event:
                 self._detach(conn, commands, b"", eof=not data)
                 return
             out = dispatcher.execute(commands, session)
@@ -407,7 +410,7 @@ class Server:
         if verbose and parser.lines is None:
             parser.lines = []
         parser.receive_data(data)
-        commands = parser.commands()
+        commands = C.unfold(parser.commands())  # the hooks see one command per line
         lines = parser.lines
         hooks = self.hooks
         if hooks is not None:
@@ -501,6 +504,7 @@ class Server:
         counters = self.counters
         session = conn.session
         reqs_per_event = self._reqs_per_event
+        commands = C.unfold(commands)  # -R counts requests: one per line
         pending: list[bytes] = []
         pending_size = 0
         for start in range(0, len(commands), reqs_per_event):

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pymcd.protocol import NEED_DATA, TextParser
-from pymcd.protocol.commands import Command, Get
+from pymcd.protocol.commands import Command, Get, GetRun, Store, unfold
+from pymcd.results import StoreMode
 
 KEY = st.sampled_from([b"k", b"a b", b"k" * 250, b"k" * 251, b"k\0x", b""])
 NUMBER = st.sampled_from(
@@ -66,7 +67,10 @@ def _by_commands(reads: list[bytes], logged: bool) -> tuple[list[Command], list[
     out: list[Command] = []
     for data in [*reads, b""]:
         parser.receive_data(data)
-        out.extend(parser.commands())
+        commands = parser.commands()
+        single = unfold(commands)
+        assert len(single) == len(commands) + parser.folded_gets
+        out.extend(single)
     return out, parser.lines or []
 
 
@@ -118,3 +122,18 @@ def test_reads_adopted_as_the_buffer_keep_partial_lines() -> None:
     parser.receive_data(b"t b\r\n")
     assert parser.commands() == [Get(keys=[b"b"])]
     assert parser.buffered == 0
+
+
+def test_consecutive_gets_fold_into_one_run() -> None:
+    parser = TextParser()
+    parser.receive_data(b"get a\r\nget b\nget c\r\nset k 0 0 1\r\nx\r\nget d\r\nget e\r\nget")
+    commands = parser.commands()
+    assert commands == [
+        GetRun(keys=[b"a", b"b", b"c"]),
+        Store(mode=StoreMode.SET, key=b"k", flags=0, exptime=0, data=b"x\r\n"),
+        GetRun(keys=[b"d", b"e"]),
+    ]
+    assert parser.folded_gets == 3
+    parser.receive_data(b" f\r\n")
+    assert parser.commands() == [Get(keys=[b"f"])]  # a run of one stays a plain get
+    assert parser.folded_gets == 0

@@ -38,6 +38,7 @@ from pymcd.protocol.commands import (
     FlushAll,
     Get,
     GetAndTouch,
+    GetRun,
     MetaSet,
     Quit,
     Reply,
@@ -141,6 +142,7 @@ class TextParser:
         "_swallow",
         "_swallowed",
         "debugtime_enabled",
+        "folded_gets",
         "item_size_max",
         "lines",
         "max_get_line",
@@ -163,6 +165,8 @@ class TextParser:
         self._chunks_size = 0
         self._pending: _PendingStore | meta.DataFollows | None = None
         self.lines: list[bytes] | None = None  # when a list, every command line is appended
+        # Requests in the last commands() beyond its length: each GetRun of n lines adds n - 1.
+        self.folded_gets = 0
         self._swallow = 0
         self._swallowed: StoreTooLarge | MetaSet | Reply | None = None  # answered once swallowed
         self._eof = False
@@ -201,9 +205,14 @@ class TextParser:
     # -- output --------------------------------------------------------------------------
 
     def commands(self) -> list[Command]:
-        """Every complete command buffered so far (possibly none), in order."""
+        """Every complete command buffered so far (possibly none), in order.
+
+        Consecutive ``get <key>`` lines come as one :class:`GetRun`; ``len(result) +
+        folded_gets`` is the number of requests (command lines) they stand for.
+        """
         out: list[Command] = []
         append = out.append
+        self.folded_gets = 0
         while True:
             if (
                 not self._swallow
@@ -234,6 +243,7 @@ class TextParser:
         append = out.append
         lines = self.lines
         pos = self._pos
+        run: list[bytes] = []  # keys of the consecutive "get <key>" lines just read
         nl = find(b"\n", self._search_from)
         while nl >= 0:
             end = nl - 1 if nl - pos > 1 and buf[nl - 1] == 13 else nl
@@ -248,10 +258,14 @@ class TextParser:
                 and line.find(b" ", 4) < 0
                 and 4 < len(line) <= 4 + KEY_MAX_LENGTH
             ):
-                # The hottest line, "get <key>": no splitting, counting tokens or state to check.
-                append(Get(keys=[line[4:]]))
+                # The hottest line, "get <key>": no splitting, counting tokens or state to
+                # check; consecutive ones become one GetRun.
+                run.append(line[4:])
                 nl = find(b"\n", pos)
                 continue
+            if run:
+                self._end_run(run, out)
+                run = []
             if line.startswith(b"set "):
                 stored = self._plain_set(line, pos)
                 if stored is not None:
@@ -276,9 +290,18 @@ class TextParser:
                 self._closed = True
                 return True
             nl = find(b"\n", pos)
+        if run:
+            self._end_run(run, out)
         self._pos = pos
         self._search_from = len(buf)
         return len(buf) - pos <= MAX_LINE_LENGTH and not self._eof
+
+    def _end_run(self, keys: list[bytes], out: list[Command]) -> None:
+        if len(keys) == 1:
+            out.append(Get(keys=keys))
+        else:
+            out.append(GetRun(keys=keys))
+            self.folded_gets += len(keys) - 1
 
     def _plain_set(self, line: bytes, pos: int) -> Store | None:
         """``set <key> <flags> <exptime> <bytes> [noreply]`` in its plain form (decimal

@@ -275,9 +275,9 @@ class Store:
         self._classes[item.clsid].get_hits += 1
         return item
 
-    def get_many(self, keys: list[bytes]) -> list[Item]:
-        """:meth:`get` for each key in order, returning only the hits (misses are the caller's
-        to count: ``len(keys) - len(hits)``).
+    def get_many(self, keys: list[bytes]) -> list[Item | None]:
+        """:meth:`get` for each key in order: the item or ``None`` for each key (misses are the
+        caller's to count).
 
         The multi-get hot path: exactly :meth:`get`'s effects, with what does not change
         within one command (the time, a flush in effect, the sweep) read once.
@@ -290,20 +290,23 @@ class Store:
             oldest_live = 0  # a delayed flush, not in effect yet
         lookup = self._items.get
         classes = self._classes
-        hits: list[Item] = []
-        append = hits.append
+        found: list[Item | None] = []
+        append = found.append
         for key in keys:
             item = lookup(key)
             if item is None:
+                append(None)
                 continue
             if oldest_live and self._is_flushed(item, oldest_live):
                 self._unlink(item)
                 self._get_flushed += 1
+                append(None)
                 continue
             exptime = item.exptime
             if exptime and exptime <= now:
                 self._unlink(item)
                 self._get_expired += 1
+                append(None)
                 continue
             cls = classes[item.clsid]
             bits = item.bits
@@ -316,7 +319,7 @@ class Store:
                     item.bits = bits | FETCHED
             cls.get_hits += 1
             append(item)
-        return hits
+        return found
 
     def touch(self, key: bytes, exptime: int) -> Item | None:
         """touch / gat / gats: set a new expiry on a live item and return it, else ``None``.

@@ -44,6 +44,8 @@ def command_name(command: Any) -> str | None:
         return name
     if kind is C.Get:
         return "gets" if command.with_cas else "get"
+    if kind is C.GetRun:
+        return "get"
     if kind is C.GetAndTouch:
         return "gats" if command.with_cas else "gat"
     if kind is C.Store or kind is C.StoreTooLarge:
