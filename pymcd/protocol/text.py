@@ -21,6 +21,7 @@ Invariants:
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Final
 
 from pymcd.config import KEY_MAX_LENGTH, MAX_LINE_LENGTH
@@ -67,6 +68,11 @@ NEED_DATA: Final = _NeedData()
 MAX_TOKENS = 24  # memcached's token array, including the terminal token
 MAX_GET_LINE = 16 * 1024 * 1024  # memcached grows multiget lines without bound; we cap them
 
+# Whole "get <key>" lines (the key: 1 to 250 bytes, no space, CR, LF or NUL; then CRLF or
+# LF), so a run of them is read in C. Rarer get lines take the general path.
+_GET_LINE = rb"get ([^ \r\n\x00]{1,%d})\r?\n" % KEY_MAX_LENGTH
+_GET_RUN: Final = re.compile(rb"(?:%s)+" % _GET_LINE.replace(b"(", b"(?:", 1))
+_GET_KEYS: Final = re.compile(_GET_LINE)
 _ERROR: Final = Reply(data=R.ERROR)
 _BAD_FORMAT: Final = Reply(data=R.BAD_FORMAT)
 _SILENT: Final = Reply(data=b"")
@@ -246,6 +252,13 @@ class TextParser:
         run: list[bytes] = []  # keys of the consecutive "get <key>" lines just read
         nl = find(b"\n", self._search_from)
         while nl >= 0:
+            if lines is None and buf.startswith(b"get ", pos):
+                gets = _GET_RUN.match(buf, pos)
+                if gets is not None:  # one or more plain gets, their keys found in C
+                    run += _GET_KEYS.findall(buf, pos, gets.end())
+                    pos = gets.end()
+                    nl = find(b"\n", pos)
+                    continue
             end = nl - 1 if nl - pos > 1 and buf[nl - 1] == 13 else nl
             line = buf[pos:end]
             pos = nl + 1
