@@ -96,7 +96,11 @@ class ServerTime:
         return self._unix_origin + (self._clock() - self._clock_origin)
 
     def update(self) -> int:
-        self.current_time = math.floor(self.unix_time()) - self.process_started
+        now = math.floor(self.unix_time()) - self.process_started
+        if now != self.current_time:
+            # A new int object only when the second changes: items stored within one second
+            # share it as their time (an int above 256 is 32 bytes of its own per item).
+            self.current_time = now
         return self.current_time
 
     def realtime(self, exptime: int) -> int:

@@ -47,9 +47,12 @@ _STORE_REPLIES = {
 
 
 def _value_header(item: Item) -> bytes:
-    """``VALUE <key> <flags> <bytes>``, made once per item and kept on it (none of the three
-    ever changes for an item)."""
-    header = item.header = b"VALUE %b %d %d\r\n" % (item.key, item.flags, len(item.data) - 2)
+    """``VALUE <key> <flags> <bytes>``, made once per item and kept on it in place of the flags
+    (none of the three ever changes for an item). Callers first check ``item.head`` for it."""
+    head = item.head
+    if isinstance(head, bytes):
+        return head
+    header = item.head = b"VALUE %b %d %d\r\n" % (item.key, head, len(item.data) - 2)
     return header
 
 
@@ -192,7 +195,8 @@ class Dispatcher:
             elif command.with_cas:
                 out += (_cas_header(item), item.data)
             else:
-                out += (item.header or _value_header(item), item.data)
+                head = item.head
+                out += (head if type(head) is bytes else _value_header(item), item.data)
         else:
             items = self.store.get_many(keys)
             counters.get_misses += items.count(None)
@@ -205,7 +209,8 @@ class Dispatcher:
             else:
                 for item in items:
                     if item is not None:
-                        append(item.header or _value_header(item))
+                        head = item.head
+                        append(head if type(head) is bytes else _value_header(item))
                         append(item.data)
         out.append(R.END)
         session.flushed = len(out)
@@ -225,7 +230,8 @@ class Dispatcher:
         end = R.END
         for item in items:
             if item is not None:
-                append(item.header or _value_header(item))
+                head = item.head
+                append(head if type(head) is bytes else _value_header(item))
                 append(item.data)
             append(end)
         session.flushed = len(out)
@@ -262,7 +268,7 @@ class Dispatcher:
             if item is None:
                 continue
             hits += 1
-            append(_cas_header(item) if with_cas else item.header or _value_header(item))
+            append(_cas_header(item) if with_cas else _value_header(item))
             append(item.data)
         counters = self.counters
         if touching:

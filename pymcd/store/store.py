@@ -45,15 +45,25 @@ from typing import Final
 
 from pymcd.clock import ServerTime, realtime
 from pymcd.config import ITEM_UPDATE_INTERVAL, Settings
-from pymcd.store.item import ACTIVE, FETCHED, STALE, TOKEN_SENT, Item
+from pymcd.store.item import (
+    ACTIVE,
+    CFLAGS,
+    CLSID_MASK,
+    CLSID_SHIFT,
+    FETCHED,
+    STALE,
+    TOKEN_SENT,
+    Item,
+)
 from pymcd.store.lru import ClassLRU
 from pymcd.store.results import DeltaResult, StoreMode, StoreResult
 from pymcd.store.slabs import SlabGeometry
 
 # Python bytes behind one item beyond its key and value: the slotted Item with its GC header
-# (112), two bytes-object headers (2 x 33), the cas int (32), a share of the key index and
-# allocator slack (~100): measured 320-350 bytes per item when filled to eviction
-# (scripts/memory_fill.py); charged a little high so a full process stays under 2 x -m.
+# (96), two bytes-object headers (2 x 33), the stamp int (32), a share of the key index and
+# allocator slack (~80): measured 280-300 bytes per item when filled to eviction
+# (scripts/memory_fill.py). Charged higher, because the key index grows in doubling steps: at
+# 310, tiny items at -m 64 crossed one and the process reached 1.9 x -m; at 340 it stays 1.5 x.
 PYTHON_ITEM_OVERHEAD: Final = 340
 PYTHON_BUDGET_FLOOR: Final = 16 * 1024 * 1024
 PYTHON_BUDGET_SHARE: Final = 190  # percent of -m: leaves room for the index's growth steps
@@ -264,15 +274,16 @@ class Store:
             self._unlink(item)
             self._get_expired += 1
             return None
-        bits = item.bits
-        if not bits & ACTIVE:  # do_item_bump, inlined
-            if bits & FETCHED:
-                item.bits = bits | ACTIVE
+        stamp = item.stamp
+        cls = self._classes[stamp >> CLSID_SHIFT & CLSID_MASK]
+        if not stamp & ACTIVE:  # do_item_bump, inlined
+            if stamp & FETCHED:
+                item.stamp = stamp | ACTIVE
                 item.time = now
-                self._classes[item.clsid].bump(item)
+                cls.bump(item)
             else:
-                item.bits = bits | FETCHED
-        self._classes[item.clsid].get_hits += 1
+                item.stamp = stamp | FETCHED
+        cls.get_hits += 1
         return item
 
     def get_many(self, keys: list[bytes]) -> list[Item | None]:
@@ -308,15 +319,15 @@ class Store:
                 self._get_expired += 1
                 append(None)
                 continue
-            cls = classes[item.clsid]
-            bits = item.bits
-            if not bits & ACTIVE:  # do_item_bump, as in get
-                if bits & FETCHED:
-                    item.bits = bits | ACTIVE
+            stamp = item.stamp
+            cls = classes[stamp >> CLSID_SHIFT & CLSID_MASK]
+            if not stamp & ACTIVE:  # do_item_bump, as in get
+                if stamp & FETCHED:
+                    item.stamp = stamp | ACTIVE
                     item.time = now
                     cls.bump(item)
                 else:
-                    item.bits = bits | FETCHED
+                    item.stamp = stamp | FETCHED
             cls.get_hits += 1
             append(item)
         return found
@@ -354,15 +365,15 @@ class Store:
         """``do_item_bump`` of the segmented LRU: the first read marks an item fetched, the
         second makes it active, moves its time to now and bumps it to the LRU head; later reads
         change nothing until an eviction pass rescues it (and clears ``ACTIVE``)."""
-        bits = item.bits
-        if bits & ACTIVE:
+        stamp = item.stamp
+        if stamp & ACTIVE:
             return
-        if bits & FETCHED:
-            item.bits = bits | ACTIVE
+        if stamp & FETCHED:
+            item.stamp = stamp | ACTIVE
             item.time = self.time.current_time
             self._classes[item.clsid].bump(item)
         else:
-            item.bits = bits | FETCHED
+            item.stamp = stamp | FETCHED
 
     def count_hit(self, item: Item, touched: bool = False) -> None:
         """Count a meta-get hit: ``touch_hits`` when it set a TTL, else ``get_hits``."""
@@ -777,9 +788,10 @@ class Store:
         key = item.key
         del self._items[key]
         data = item.data
-        flags = item.flags
+        stamp = item.stamp
+        flags = stamp & CFLAGS  # non-zero flags are all the sizes below need to know
         size = self._item_base_size + len(key) + len(data) + (4 if flags else 0)
-        cls = self._classes[item.clsid]
+        cls = self._classes[stamp >> CLSID_SHIFT & CLSID_MASK]
         cls.unlink(item, size)
         self._curr_bytes -= size
         self._python_bytes -= PYTHON_ITEM_OVERHEAD + len(key) + len(data)
@@ -887,10 +899,10 @@ class Store:
                 continue
             if removed or not self._evictions:
                 break
-            if item.bits & ACTIVE and previous is not None and tries > 1:
+            if item.stamp & ACTIVE and previous is not None and tries > 1:
                 # memcached rescues active items from the tail (lru_pull_tail) and clears
                 # ACTIVE, so a key that keeps being read stays cached; the last try evicts.
-                item.bits &= ~ACTIVE
+                item.stamp &= ~ACTIVE
                 cls.bump(item)
                 item = previous
                 tries -= 1
@@ -938,7 +950,7 @@ class Store:
 
     def item_total_size(self, item: Item) -> int:
         """memcached's ``ITEM_ntotal``: the bytes the item is charged (``size=`` in dumps)."""
-        return self._ntotal(len(item.key), item.flags, len(item.data))
+        return self._ntotal(len(item.key), item.stamp & CFLAGS, len(item.data))
 
     def _ntotal(self, nkey: int, flags: int, nbytes: int) -> int:
         """``ITEM_ntotal`` from its parts (``store`` and ``_unlink`` inline it: hot paths)."""

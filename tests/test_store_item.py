@@ -1,0 +1,60 @@
+"""Item packs cas, class id and bits into one int and keeps the flags until a reply header
+replaces them: each field must still read back exactly as it was set."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from pymcd.clock import ManualClock, ServerTime
+from pymcd.dispatch import _value_header
+from pymcd.store.item import ACTIVE, CFLAGS, FETCHED, KEY_BINARY, STALE, TOKEN_SENT, Item
+
+BIG_CAS = 2**64 - 1
+
+
+@pytest.mark.parametrize("cas", [0, 1, 2**30, BIG_CAS])
+@pytest.mark.parametrize("clsid", [1, 42, 63])
+@pytest.mark.parametrize("flags", [0, 1, 2**32 - 1])
+def test_fields_read_back(cas: int, clsid: int, flags: int) -> None:
+    item = Item(b"k", b"v\r\n", flags, 7, 5, cas, clsid, KEY_BINARY)
+    assert (item.cas, item.clsid, item.flags) == (cas, clsid, flags)
+    assert item.bits == KEY_BINARY | (CFLAGS if flags else 0)
+    item.bits |= FETCHED | STALE
+    item.cas = 12345
+    assert (item.cas, item.clsid, item.flags) == (12345, clsid, flags)
+    assert item.fetched and item.bits & STALE and item.bits & KEY_BINARY
+    item.bits &= ~(STALE | TOKEN_SENT | ACTIVE)
+    assert item.bits == KEY_BINARY | FETCHED | (CFLAGS if flags else 0)
+    assert item.clsid == clsid and item.cas == 12345
+
+
+@pytest.mark.parametrize("key", [b"k", b"a b c", b"\x00 \r\n 7 8"])  # binary keys hold spaces
+@pytest.mark.parametrize("flags", [0, 9, 2**32 - 1])
+def test_the_reply_header_replaces_the_flags_and_still_spells_them(key: bytes, flags: int) -> None:
+    item = Item(key, b"hello\r\n", flags, 0, 0, 3, 2)
+    assert item.header is None
+    header = _value_header(item)
+    assert header == b"VALUE %b %d 5\r\n" % (key, flags)
+    assert item.head is header and item.header is header
+    assert item.flags == flags
+    assert _value_header(item) is header  # made once
+
+
+def test_an_item_is_eight_slots() -> None:
+    """Memory per item is the store's budget: 8 slots + GC header = 96 bytes in pymalloc."""
+    item = Item(b"k", b"v\r\n", 0, 0, 0, 1, 1)
+    assert len(Item.__slots__) == 8
+    assert sys.getsizeof(item) <= 96  # object and GC headers, 16 bytes each, then the slots
+
+
+def test_current_time_is_one_object_per_second() -> None:
+    clock = ManualClock(1000.5)
+    time = ServerTime(clock)
+    clock.advance(500)
+    first = time.update()
+    clock.advance(0.2)
+    assert time.update() is first  # items stored in one second share their time int
+    clock.advance(1)
+    assert time.update() == first + 1
