@@ -278,6 +278,25 @@ async def test_a_client_that_does_not_read_does_not_stall_the_others(server: Ser
     await slow.expect(b"VERSION 1.6.18\r\n")
 
 
+async def test_a_scattered_reply_cut_anywhere_arrives_whole(server: Server) -> None:
+    """Values large enough for sendmsg, a reader too slow to take them at once: whatever part
+    the kernel stops in, the rest follows in order."""
+    loader = await Conn.open(server)
+    values = {b"k%d" % i: bytes([65 + i % 26]) * (1536 + 97 * i) for i in range(300)}
+    for key, value in values.items():
+        await loader.send(b"set %b 3 0 %d noreply\r\n%b\r\n" % (key, len(value), value))
+    await loader.send(b"mn\r\n")
+    await loader.expect(b"MN\r\n")
+    slow = await _open_slow_reader(server)
+    await slow.send(b"get " + b" ".join(values) + b"\r\n")
+    await trio.testing.wait_all_tasks_blocked()
+    for key, value in values.items():
+        await slow.expect(b"VALUE %b 3 %d\r\n%b\r\n" % (key, len(value), value))
+    await slow.expect(b"END\r\n")
+    sent = int((await loader.stats())["bytes_written"])
+    assert sent > sum(map(len, values.values()))
+
+
 async def test_shutdown_finishes_a_reply_in_flight_then_closes(nursery: trio.Nursery) -> None:
     server = await _start(nursery)
     request, reply = await _store_big_values(server, 12)  # type: ignore[misc]

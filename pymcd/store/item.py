@@ -19,20 +19,17 @@ Invariants:
 
 from __future__ import annotations
 
-# memcached's it_flags that pymcd keeps (items.h); combined in Item.bits.
-FETCHED = 1  # ITEM_FETCHED: read at least once since it was linked
-ACTIVE = 2  # ITEM_ACTIVE: read twice; later reads no longer move its time
-STALE = 4  # ITEM_STALE: invalidated by md/ms with I; mg reports X and hands out a win
-TOKEN_SENT = 8  # ITEM_TOKEN_SENT: a client already got the W (recache) token
-KEY_BINARY = 16  # ITEM_KEY_BINARY: stored by a meta command with a base64 key (b)
-CFLAGS = 32  # ITEM_CFLAGS: the client flags are non-zero (they cost 4 bytes in memcached)
-
-
-# Item.stamp packs the cas unique, the slab class id and the bits above into one int: the cas
-# is an int object per item anyway, so the class id and the bits ride in it for free.
-BITS_MASK = 0x3F  # the six bits above
-CLSID_SHIFT = 6
-CLSID_MASK = 0x3F  # class ids 0..63 (slabs.MAX_NUMBER_OF_SLAB_CLASSES)
+# Item.stamp packs three fields into one int, because the cas unique is an int object per
+# item anyway: the class id in the low 6 bits (ids 0..63, slabs.MAX_NUMBER_OF_SLAB_CLASSES),
+# then memcached's it_flags below (items.h), then the cas unique from bit 12.
+CLSID_MASK = 0x3F
+FETCHED = 1 << 6  # ITEM_FETCHED: read at least once since it was linked
+ACTIVE = 1 << 7  # ITEM_ACTIVE: read twice; later reads no longer move its time
+STALE = 1 << 8  # ITEM_STALE: invalidated by md/ms with I; mg reports X and hands out a win
+TOKEN_SENT = 1 << 9  # ITEM_TOKEN_SENT: a client already got the W (recache) token
+KEY_BINARY = 1 << 10  # ITEM_KEY_BINARY: stored by a meta command with a base64 key (b)
+CFLAGS = 1 << 11  # ITEM_CFLAGS: the client flags are non-zero (they cost 4 bytes in memcached)
+BITS_MASK = 0x3F << 6
 CAS_SHIFT = 12
 
 
@@ -67,7 +64,7 @@ class Item:
         self.time = time
         if flags:
             bits |= CFLAGS
-        self.stamp = cas << CAS_SHIFT | clsid << CLSID_SHIFT | bits
+        self.stamp = cas << CAS_SHIFT | bits | clsid
         self.prev: Item | None = None
         self.next: Item | None = None
 
@@ -101,7 +98,7 @@ class Item:
 
     @property
     def clsid(self) -> int:
-        return self.stamp >> CLSID_SHIFT & CLSID_MASK
+        return self.stamp & CLSID_MASK
 
     @property
     def bits(self) -> int:

@@ -49,7 +49,6 @@ from pymcd.store.item import (
     ACTIVE,
     CFLAGS,
     CLSID_MASK,
-    CLSID_SHIFT,
     FETCHED,
     STALE,
     TOKEN_SENT,
@@ -275,7 +274,7 @@ class Store:
             self._get_expired += 1
             return None
         stamp = item.stamp
-        cls = self._classes[stamp >> CLSID_SHIFT & CLSID_MASK]
+        cls = self._classes[stamp & CLSID_MASK]
         if not stamp & ACTIVE:  # do_item_bump, inlined
             if stamp & FETCHED:
                 item.stamp = stamp | ACTIVE
@@ -320,7 +319,7 @@ class Store:
                 append(None)
                 continue
             stamp = item.stamp
-            cls = classes[stamp >> CLSID_SHIFT & CLSID_MASK]
+            cls = classes[stamp & CLSID_MASK]
             if not stamp & ACTIVE:  # do_item_bump, as in get
                 if stamp & FETCHED:
                     item.stamp = stamp | ACTIVE
@@ -791,7 +790,7 @@ class Store:
         stamp = item.stamp
         flags = stamp & CFLAGS  # non-zero flags are all the sizes below need to know
         size = self._item_base_size + len(key) + len(data) + (4 if flags else 0)
-        cls = self._classes[stamp >> CLSID_SHIFT & CLSID_MASK]
+        cls = self._classes[stamp & CLSID_MASK]
         cls.unlink(item, size)
         self._curr_bytes -= size
         self._python_bytes -= PYTHON_ITEM_OVERHEAD + len(key) + len(data)
