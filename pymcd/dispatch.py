@@ -220,9 +220,18 @@ class Dispatcher:
                 self._get(get, out, session)
             return
         keys = command.keys
-        items = self.store.get_many(keys)
         counters = self.counters
         counters.cmd_get += len(keys)
+        if len(keys) == 1:  # a lone "get <key>", the most common request
+            item = self.store.get(keys[0])
+            if item is None:
+                counters.get_misses += 1
+                out.append(R.END)
+            else:
+                out += (item.head or _value_header(item), item.data, R.END)
+            session.flushed = len(out)
+            return
+        items = self.store.get_many(keys)
         counters.get_misses += items.count(None)
         append = out.append
         end = R.END

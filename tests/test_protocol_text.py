@@ -18,6 +18,7 @@ from pymcd.protocol.commands import (
     FlushAll,
     Get,
     GetAndTouch,
+    GetRun,
     Quit,
     Reply,
     Shutdown,
@@ -27,6 +28,7 @@ from pymcd.protocol.commands import (
     Touch,
     Verbosity,
     Version,
+    unfold,
 )
 from pymcd.results import StoreMode
 
@@ -36,9 +38,11 @@ SILENT = Reply(data=b"")
 
 
 def parse(data: bytes, **kwargs: object) -> list[Command]:
+    """The commands of ``data``, plain gets one per line (see test_protocol_text_scan for
+    the GetRun that carries them)."""
     parser = TextParser(**kwargs)  # type: ignore[arg-type]
     parser.receive_data(data)
-    return parser.commands()
+    return unfold(parser.commands())
 
 
 def parse_bytewise(data: bytes) -> list[Command]:
@@ -48,7 +52,7 @@ def parse_bytewise(data: bytes) -> list[Command]:
     out: list[Command] = []
     for i in range(len(data)):
         parser.receive_data(data[i : i + 1])
-        out.extend(c for c in parser.commands() if type(c) is not Flush)
+        out.extend(c for c in unfold(parser.commands()) if type(c) is not Flush)
     return out
 
 
@@ -197,7 +201,7 @@ def test_need_data_until_the_block_is_complete() -> None:
     assert parser.commands() == [
         Store(mode=StoreMode.SET, key=b"k", flags=0, exptime=0, data=b"abcde\r\n"),
         Flush(),
-        Get(keys=[b"k"]),
+        GetRun(keys=[b"k"]),
     ]
 
 
@@ -270,11 +274,11 @@ def test_flush_after_a_block_that_needed_more_reads() -> None:
     assert parser.commands() == [
         Store(mode=StoreMode.SET, key=b"k", flags=0, exptime=0, data=b"abcde\r\n"),
         Flush(),
-        Get(keys=[b"k"]),
+        GetRun(keys=[b"k"]),
     ]
     parser.receive_data(b"ms k 5 MX\r\nab")
     assert parser.commands() == []  # the error waits until the block is swallowed
     parser.receive_data(b"cde\r\nmn\r\n")
     assert parser.commands() == [Reply(data=R.META_SET_BAD_MODE), Flush(), Reply(data=R.MN)]
     parser.receive_data(b"set k 0 0 1\r\nx\r\nget k\r\n")  # whole in one read: no Flush
-    assert [type(c) for c in parser.commands()] == [Store, Get]
+    assert [type(c) for c in parser.commands()] == [Store, GetRun]

@@ -107,7 +107,7 @@ def test_single_key_get_shortcut_edges() -> None:
     parser.receive_data(b"get k\r\nget " + b"k" * 251 + b"\r\nget  k\r\nget k \r\nget\r\n")
     commands = parser.commands()
     assert commands[:4] == [
-        Get(keys=[b"k"]),
+        GetRun(keys=[b"k"]),
         Get(keys=[], key_too_long=True),
         Get(keys=[b"k"]),
         Get(keys=[b"k"]),
@@ -118,9 +118,9 @@ def test_single_key_get_shortcut_edges() -> None:
 def test_reads_adopted_as_the_buffer_keep_partial_lines() -> None:
     parser = TextParser()
     parser.receive_data(b"get a\r\nge")
-    assert parser.commands() == [Get(keys=[b"a"])]
+    assert parser.commands() == [GetRun(keys=[b"a"])]
     parser.receive_data(b"t b\r\n")
-    assert parser.commands() == [Get(keys=[b"b"])]
+    assert parser.commands() == [GetRun(keys=[b"b"])]
     assert parser.buffered == 0
 
 
@@ -135,5 +135,6 @@ def test_consecutive_gets_fold_into_one_run() -> None:
     ]
     assert parser.folded_gets == 3
     parser.receive_data(b" f\r\n")
-    assert parser.commands() == [Get(keys=[b"f"])]  # a run of one stays a plain get
+    assert parser.commands() == [GetRun(keys=[b"f"])]  # a run of one
     assert parser.folded_gets == 0
+    assert unfold([GetRun(keys=[b"f"])]) == [Get(keys=[b"f"])]

@@ -29,7 +29,7 @@ class Get:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class GetRun:
-    """Consecutive ``get <key>`` lines of one read (two or more), each answered on its own:
+    """Consecutive ``get <key>`` lines of one read (one or more), each answered on its own:
     the replies are those of ``Get(keys=[key])`` for each key in turn.
 
     Why: the pipelined hot path. One command for the run spares a command object and a

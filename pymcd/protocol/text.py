@@ -255,8 +255,12 @@ class TextParser:
             if lines is None and buf.startswith(b"get ", pos):
                 gets = _GET_RUN.match(buf, pos)
                 if gets is not None:  # one or more plain gets, their keys found in C
-                    run += _GET_KEYS.findall(buf, pos, gets.end())
-                    pos = gets.end()
+                    end = gets.end()
+                    if end == nl + 1:  # just one line: "get <key>" and CRLF or LF
+                        run.append(buf[pos + 4 : nl - 1 if buf[nl - 1] == 13 else nl])
+                    else:
+                        run += _GET_KEYS.findall(buf, pos, end)
+                    pos = end
                     nl = find(b"\n", pos)
                     continue
             end = nl - 1 if nl - pos > 1 and buf[nl - 1] == 13 else nl
@@ -310,11 +314,8 @@ class TextParser:
         return len(buf) - pos <= MAX_LINE_LENGTH and not self._eof
 
     def _end_run(self, keys: list[bytes], out: list[Command]) -> None:
-        if len(keys) == 1:
-            out.append(Get(keys=keys))
-        else:
-            out.append(GetRun(keys=keys))
-            self.folded_gets += len(keys) - 1
+        out.append(GetRun(keys=keys))  # a run of one too: a GetRun costs half a Get to make
+        self.folded_gets += len(keys) - 1
 
     def _plain_set(self, line: bytes, pos: int) -> Store | None:
         """``set <key> <flags> <exptime> <bytes> [noreply]`` in its plain form (decimal
