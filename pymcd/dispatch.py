@@ -195,7 +195,8 @@ class Dispatcher:
             elif command.with_cas:
                 out += (_cas_header(item), item.data)
             else:
-                out += (item.head or _value_header(item), item.data)
+                head = item.head
+                out += (head if type(head) is bytes else _value_header(item), item.data)
         else:
             items = self.store.get_many(keys)
             counters.get_misses += items.count(None)
@@ -208,7 +209,8 @@ class Dispatcher:
             else:
                 for item in items:
                     if item is not None:
-                        append(item.head or _value_header(item))
+                        head = item.head
+                        append(head if type(head) is bytes else _value_header(item))
                         append(item.data)
         out.append(R.END)
         session.flushed = len(out)
@@ -237,7 +239,8 @@ class Dispatcher:
         end = R.END
         for item in items:
             if item is not None:
-                append(item.head or _value_header(item))
+                head = item.head
+                append(head if type(head) is bytes else _value_header(item))
                 append(item.data)
             append(end)
         session.flushed = len(out)

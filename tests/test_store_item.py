@@ -35,7 +35,6 @@ def test_fields_read_back(cas: int, clsid: int, flags: int) -> None:
 def test_the_reply_header_replaces_the_flags_and_still_spells_them(key: bytes, flags: int) -> None:
     item = Item(key, b"hello\r\n", flags, 0, 0, 3, 2)
     assert item.header is None
-    assert not item.head  # "no header yet" is told by truth alone, whatever the flags
     header = _value_header(item)
     assert header == b"VALUE %b %d 5\r\n" % (key, flags)
     assert item.head is header and item.header is header
@@ -60,10 +59,3 @@ def test_current_time_is_one_object_per_second() -> None:
     assert time.update() is first  # items stored in one second share their time int
     clock.advance(1)
     assert time.update() == first + 1
-
-
-def test_items_with_the_same_flags_share_one_parked_flags_object() -> None:
-    first = Item(b"a", b"1\r\n", 77, 0, 0, 1, 1)
-    second = Item(b"b", b"2\r\n", 77, 0, 0, 2, 1)
-    assert first.head is second.head
-    assert (first.flags, second.flags) == (77, 77)

@@ -19,8 +19,6 @@ Invariants:
 
 from __future__ import annotations
 
-from typing import Literal
-
 # Item.stamp packs three fields into one int, because the cas unique is an int object per
 # item anyway: the class id in the low 6 bits (ids 0..63, slabs.MAX_NUMBER_OF_SLAB_CLASSES),
 # then memcached's it_flags below (items.h), then the cas unique from bit 12.
@@ -33,29 +31,6 @@ KEY_BINARY = 1 << 10  # ITEM_KEY_BINARY: stored by a meta command with a base64 
 CFLAGS = 1 << 11  # ITEM_CFLAGS: the client flags are non-zero (they cost 4 bytes in memcached)
 BITS_MASK = 0x3F << 6
 CAS_SHIFT = 12
-
-
-class ParkedFlags(int):
-    """Non-zero client flags kept in ``Item.head`` until the reply header replaces them: an
-    int that tests false, so a get tells "no header yet" by truth alone."""
-
-    __slots__ = ()
-
-    def __bool__(self) -> Literal[False]:
-        return False
-
-
-_PARKED_LIMIT = 4096
-_parked: dict[int, ParkedFlags] = {}  # one object per flags value: clients use a few
-
-
-def _park(flags: int) -> ParkedFlags:
-    parked = _parked.get(flags)
-    if parked is None:
-        parked = ParkedFlags(flags)
-        if len(_parked) < _PARKED_LIMIT:
-            _parked[flags] = parked
-    return parked
 
 
 class Item:
@@ -82,15 +57,13 @@ class Item:
     ) -> None:
         self.key = key
         self.data = data
-        # The client flags (false as a truth value), then "VALUE <key> <flags> <bytes>\r\n"
-        # once a get made it: key, flags and length never change for an item (incr/decr
-        # rewrite in place, same length).
-        self.head: bytes | ParkedFlags | Literal[0] = 0
-        if flags:
-            self.head = _park(flags)
-            bits |= CFLAGS
+        # The client flags, then "VALUE <key> <flags> <bytes>\r\n" once a get made it: key,
+        # flags and length never change for an item (incr/decr rewrite in place, same length).
+        self.head: int | bytes = flags
         self.exptime = exptime
         self.time = time
+        if flags:
+            bits |= CFLAGS
         self.stamp = cas << CAS_SHIFT | bits | clsid
         self.prev: Item | None = None
         self.next: Item | None = None
@@ -100,14 +73,16 @@ class Item:
         if not self.stamp & CFLAGS:
             return 0
         head = self.head
-        if isinstance(head, bytes):
-            return int(head.rsplit(b" ", 2)[1])  # the key may hold spaces (binary keys)
-        return int(head)
+        if type(head) is int:
+            return head
+        assert isinstance(head, bytes)
+        return int(head.rsplit(b" ", 2)[1])  # the key may hold spaces (binary keys)
 
     @property
     def header(self) -> bytes | None:
         """The reply header made by the first get, if any."""
-        return self.head or None
+        head = self.head
+        return head if type(head) is bytes else None
 
     @header.setter
     def header(self, header: bytes) -> None:
