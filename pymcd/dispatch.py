@@ -230,7 +230,8 @@ class Dispatcher:
                 counters.get_misses += 1
                 out.append(R.END)
             else:
-                out += (item.head or _value_header(item), item.data, R.END)
+                head = item.head
+                out += (head if type(head) is bytes else _value_header(item), item.data, R.END)
             session.flushed = len(out)
             return
         items = self.store.get_many(keys)
