@@ -14,6 +14,9 @@ Invariants:
   a bad chunk and parsing resumes right after those bytes, exactly as memcached does. A block
   whose declared size alone exceeds -I is swallowed as it arrives, never buffered.
 - The parser never raises on client input: errors become ``Reply`` commands in order.
+- ``commands()`` gives consecutive ``get <key>`` lines as one ``GetRun`` (a lone one too);
+  ``next_command()`` gives one ``Get`` per line. ``commands.unfold`` turns the first into the
+  second, so both describe the same requests.
 - Meta commands (``m`` plus one letter) are parsed by :mod:`pymcd.protocol.meta`; an ``ms``
   data block follows the same rules as a storage command's.
 """
