@@ -1,5 +1,5 @@
-"""Item packs cas, class id and bits into one int and keeps the flags until a reply header
-replaces them: each field must still read back exactly as it was set."""
+"""Item packs cas, exptime, class id and bits into two ints and keeps the flags until a reply
+header replaces them: each field must still read back exactly as it was set."""
 
 from __future__ import annotations
 
@@ -17,17 +17,25 @@ BIG_CAS = 2**64 - 1
 @pytest.mark.parametrize("cas", [0, 1, 2**30, BIG_CAS])
 @pytest.mark.parametrize("clsid", [1, 42, 63])
 @pytest.mark.parametrize("flags", [0, 1, 2**32 - 1])
-def test_fields_read_back(cas: int, clsid: int, flags: int) -> None:
-    item = Item(b"k", b"v\r\n", flags, 7, 5, cas, clsid, KEY_BINARY)
-    assert (item.cas, item.clsid, item.flags) == (cas, clsid, flags)
-    assert item.bits == KEY_BINARY | (CFLAGS if flags else 0)
+@pytest.mark.parametrize("exptime", [0, 1, 2**31 - 1])
+def test_fields_read_back(cas: int, clsid: int, flags: int, exptime: int) -> None:
+    item = Item(b"k", b"v\r\n", flags, exptime, 5, cas, clsid, KEY_BINARY | ACTIVE)
+    assert (item.cas, item.clsid, item.flags, item.exptime) == (cas, clsid, flags, exptime)
+    assert item.bits == KEY_BINARY | ACTIVE | (CFLAGS if flags else 0)
     item.bits |= FETCHED | STALE
     item.cas = 12345
-    assert (item.cas, item.clsid, item.flags) == (12345, clsid, flags)
+    item.exptime = 99
+    assert (item.cas, item.clsid, item.flags, item.exptime) == (12345, clsid, flags, 99)
     assert item.fetched and item.bits & STALE and item.bits & KEY_BINARY
     item.bits &= ~(STALE | TOKEN_SENT | ACTIVE)
     assert item.bits == KEY_BINARY | FETCHED | (CFLAGS if flags else 0)
-    assert item.clsid == clsid and item.cas == 12345
+    assert (item.clsid, item.cas, item.exptime, item.time) == (clsid, 12345, 99, 5)
+
+
+@pytest.mark.parametrize("bits", [0, FETCHED, ACTIVE | FETCHED])
+def test_what_a_get_reads_of_an_item_that_never_expires_is_a_shared_small_int(bits: int) -> None:
+    item = Item(b"k", b"v\r\n", 0, 0, 5, 2**40, 63, bits)
+    assert item.life is bits | 63  # CPython's small ints (up to 256) are shared objects
 
 
 @pytest.mark.parametrize("key", [b"k", b"a b c", b"\x00 \r\n 7 8"])  # binary keys hold spaces

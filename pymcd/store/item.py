@@ -8,9 +8,11 @@ Invariants:
 - ``cas`` is the unique given when the item was linked (or rewritten in place by incr/decr);
   always 0 when cas is disabled (``-C``).
 - ``clsid`` is the slab class whose LRU holds the item (the largest class for chunked items).
-- ``bits`` holds memcached's per-item flags (``FETCHED`` … ``KEY_BINARY`` below); ``cas``,
-  ``clsid`` and ``bits`` share one int, ``stamp``, so the meta protocol's state and the class id
-  cost no slot of their own.
+- ``bits`` holds memcached's per-item flags (``FETCHED`` … ``CFLAGS`` below).
+- Two ints carry five fields, so an item is eight slots (see ``Item``): ``life`` is
+  ``exptime << 8 | FETCHED/ACTIVE | clsid``, ``stamp`` is ``cas << 12 | STALE…CFLAGS``. What a
+  get needs is in ``life``, which for an item that never expires is below 256: one of the small
+  ints CPython shares, so a get reads no object of its own for it.
 - ``prev``/``next`` are the intrusive LRU links (``prev`` toward the head = most recently used);
   they belong to :mod:`pymcd.store.lru` and are ``None`` when the item is not linked.
 - An item is "linked" exactly while the store's key index maps its key to it. Callers outside the
@@ -19,30 +21,32 @@ Invariants:
 
 from __future__ import annotations
 
-# Item.stamp packs three fields into one int, because the cas unique is an int object per
-# item anyway: the class id in the low 6 bits (ids 0..63, slabs.MAX_NUMBER_OF_SLAB_CLASSES),
-# then memcached's it_flags below (items.h), then the cas unique from bit 12.
-CLSID_MASK = 0x3F
+# memcached's it_flags that pymcd keeps (items.h), each at its place in life or stamp.
+CLSID_MASK = 0x3F  # life's low 6 bits: class ids 0..63 (slabs.MAX_NUMBER_OF_SLAB_CLASSES)
 FETCHED = 1 << 6  # ITEM_FETCHED: read at least once since it was linked
 ACTIVE = 1 << 7  # ITEM_ACTIVE: read twice; later reads no longer move its time
 STALE = 1 << 8  # ITEM_STALE: invalidated by md/ms with I; mg reports X and hands out a win
 TOKEN_SENT = 1 << 9  # ITEM_TOKEN_SENT: a client already got the W (recache) token
 KEY_BINARY = 1 << 10  # ITEM_KEY_BINARY: stored by a meta command with a base64 key (b)
 CFLAGS = 1 << 11  # ITEM_CFLAGS: the client flags are non-zero (they cost 4 bytes in memcached)
-BITS_MASK = 0x3F << 6
+LIFE_BITS = FETCHED | ACTIVE
+STAMP_BITS = STALE | TOKEN_SENT | KEY_BINARY | CFLAGS
+EXPTIME_SHIFT = 8  # life above this: the exptime (0: never), so life > LIFE_MASK means expiring
+LIFE_MASK = (1 << EXPTIME_SHIFT) - 1
 CAS_SHIFT = 12
+STAMP_MASK = (1 << CAS_SHIFT) - 1
 
 
 class Item:
     """A linked (or just unlinked) cache entry; see the module comment for the field rules.
 
-    Eight slots, because each slot costs 8 bytes and pymalloc rounds an object to 16: ``stamp``
-    holds ``cas``, ``clsid`` and ``bits``; ``head`` holds the client ``flags`` until the first
-    get replaces them with the ready-made reply header (which spells the flags). The
-    properties below give the named fields; the store's hot paths read ``stamp`` directly.
+    Eight slots, because each slot costs 8 bytes and pymalloc rounds an object to 16: ``life``
+    and ``stamp`` hold five fields (module comment); ``head`` holds the client ``flags`` until
+    the first get replaces them with the ready-made reply header (which spells the flags). The
+    properties below give the named fields; the store's hot paths read ``life`` directly.
     """
 
-    __slots__ = ("data", "exptime", "head", "key", "next", "prev", "stamp", "time")
+    __slots__ = ("data", "head", "key", "life", "next", "prev", "stamp", "time")
 
     def __init__(
         self,
@@ -60,11 +64,11 @@ class Item:
         # The client flags, then "VALUE <key> <flags> <bytes>\r\n" once a get made it: key,
         # flags and length never change for an item (incr/decr rewrite in place, same length).
         self.head: int | bytes = flags
-        self.exptime = exptime
         self.time = time
         if flags:
             bits |= CFLAGS
-        self.stamp = cas << CAS_SHIFT | bits | clsid
+        self.life = exptime << EXPTIME_SHIFT | bits & LIFE_BITS | clsid
+        self.stamp = cas << CAS_SHIFT | bits & STAMP_BITS
         self.prev: Item | None = None
         self.next: Item | None = None
 
@@ -94,23 +98,32 @@ class Item:
 
     @cas.setter
     def cas(self, cas: int) -> None:
-        self.stamp = cas << CAS_SHIFT | self.stamp & ((1 << CAS_SHIFT) - 1)
+        self.stamp = cas << CAS_SHIFT | self.stamp & STAMP_MASK
+
+    @property
+    def exptime(self) -> int:
+        return self.life >> EXPTIME_SHIFT
+
+    @exptime.setter
+    def exptime(self, exptime: int) -> None:
+        self.life = exptime << EXPTIME_SHIFT | self.life & LIFE_MASK
 
     @property
     def clsid(self) -> int:
-        return self.stamp & CLSID_MASK
+        return self.life & CLSID_MASK
 
     @property
     def bits(self) -> int:
-        return self.stamp & BITS_MASK
+        return self.life & LIFE_BITS | self.stamp & STAMP_BITS
 
     @bits.setter
     def bits(self, bits: int) -> None:
-        self.stamp = self.stamp & ~BITS_MASK | bits
+        self.life = self.life & ~LIFE_BITS | bits & LIFE_BITS
+        self.stamp = self.stamp & ~STAMP_BITS | bits & STAMP_BITS
 
     @property
     def fetched(self) -> bool:
-        return bool(self.stamp & FETCHED)
+        return bool(self.life & FETCHED)
 
     @property
     def value_length(self) -> int:

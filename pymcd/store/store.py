@@ -49,7 +49,9 @@ from pymcd.store.item import (
     ACTIVE,
     CFLAGS,
     CLSID_MASK,
+    EXPTIME_SHIFT,
     FETCHED,
+    LIFE_MASK,
     STALE,
     TOKEN_SENT,
     Item,
@@ -59,7 +61,8 @@ from pymcd.store.results import DeltaResult, StoreMode, StoreResult
 from pymcd.store.slabs import SlabGeometry
 
 # Python bytes behind one item beyond its key and value: the slotted Item with its GC header
-# (96), two bytes-object headers (2 x 33), the stamp int (32), a share of the key index and
+# (96), two bytes-object headers (2 x 33), the stamp int (32; and the life int, another 32, for
+# an item that expires), a share of the key index and
 # allocator slack (~80): measured 280-300 bytes per item when filled to eviction
 # (scripts/memory_fill.py). Charged higher, because the key index grows in doubling steps: at
 # 310, tiny items at -m 64 crossed one and the process reached 1.9 x -m; at 340 it stays 1.5 x.
@@ -229,7 +232,6 @@ class Store:
         self._oldest_live = 0
         self._oldest_cas = 0
         self._sweep_at = _NEVER
-        self._last_exptime = 0
 
     def _reset_global_counters(self) -> None:
         self._slabs_moved = 0
@@ -268,20 +270,19 @@ class Store:
             self._unlink(item)
             self._get_flushed += 1
             return None
-        exptime = item.exptime
-        if exptime and exptime <= now:
+        life = item.life
+        if life > LIFE_MASK and life >> EXPTIME_SHIFT <= now:
             self._unlink(item)
             self._get_expired += 1
             return None
-        stamp = item.stamp
-        cls = self._classes[stamp & CLSID_MASK]
-        if not stamp & ACTIVE:  # do_item_bump, inlined
-            if stamp & FETCHED:
-                item.stamp = stamp | ACTIVE
+        cls = self._classes[life & CLSID_MASK]
+        if not life & ACTIVE:  # do_item_bump, inlined
+            if life & FETCHED:
+                item.life = life | ACTIVE
                 item.time = now
                 cls.bump(item)
             else:
-                item.stamp = stamp | FETCHED
+                item.life = life | FETCHED
         cls.get_hits += 1
         return item
 
@@ -312,21 +313,20 @@ class Store:
                 self._get_flushed += 1
                 append(None)
                 continue
-            exptime = item.exptime
-            if exptime and exptime <= now:
+            life = item.life
+            if life > LIFE_MASK and life >> EXPTIME_SHIFT <= now:
                 self._unlink(item)
                 self._get_expired += 1
                 append(None)
                 continue
-            stamp = item.stamp
-            cls = classes[stamp & CLSID_MASK]
-            if not stamp & ACTIVE:  # do_item_bump, as in get
-                if stamp & FETCHED:
-                    item.stamp = stamp | ACTIVE
+            cls = classes[life & CLSID_MASK]
+            if not life & ACTIVE:  # do_item_bump, as in get
+                if life & FETCHED:
+                    item.life = life | ACTIVE
                     item.time = now
                     cls.bump(item)
                 else:
-                    item.stamp = stamp | FETCHED
+                    item.life = life | FETCHED
             cls.get_hits += 1
             append(item)
         return found
@@ -364,15 +364,15 @@ class Store:
         """``do_item_bump`` of the segmented LRU: the first read marks an item fetched, the
         second makes it active, moves its time to now and bumps it to the LRU head; later reads
         change nothing until an eviction pass rescues it (and clears ``ACTIVE``)."""
-        stamp = item.stamp
-        if stamp & ACTIVE:
+        life = item.life
+        if life & ACTIVE:
             return
-        if stamp & FETCHED:
-            item.stamp = stamp | ACTIVE
+        if life & FETCHED:
+            item.life = life | ACTIVE
             item.time = self.time.current_time
-            self._classes[item.clsid].bump(item)
+            self._classes[life & CLSID_MASK].bump(item)
         else:
-            item.stamp = stamp | FETCHED
+            item.life = life | FETCHED
 
     def count_hit(self, item: Item, touched: bool = False) -> None:
         """Count a meta-get hit: ``touch_hits`` when it set a TTL, else ``get_hits``."""
@@ -437,8 +437,8 @@ class Store:
         return sum(1 for item in self._items.values() if self._is_live(item, now))
 
     def _is_live(self, item: Item, now: int) -> bool:
-        exptime = item.exptime
-        if exptime and exptime <= now:
+        life = item.life
+        if life > LIFE_MASK and life >> EXPTIME_SHIFT <= now:
             return False
         oldest_live = self._oldest_live
         return not (oldest_live and oldest_live <= now and self._is_flushed(item, oldest_live))
@@ -462,8 +462,8 @@ class Store:
             self._unlink(item)
             self._get_flushed += 1
             return None
-        exptime = item.exptime
-        if exptime and exptime <= now:
+        life = item.life
+        if life > LIFE_MASK and life >> EXPTIME_SHIFT <= now:
             self._unlink(item)
             self._get_expired += 1
             return None
@@ -519,10 +519,6 @@ class Store:
         if clsid > self._largest_clsid:
             clsid = self._largest_clsid
         rel_exptime = self.time.realtime(exptime)
-        if rel_exptime == self._last_exptime:
-            rel_exptime = self._last_exptime  # share one int object between items
-        else:
-            self._last_exptime = rel_exptime
         if not self._allocate(clsid, size, nkey, flags, nbytes, now):
             if mode is StoreMode.SET:
                 self._drop_stale(key, now)
@@ -787,10 +783,9 @@ class Store:
         key = item.key
         del self._items[key]
         data = item.data
-        stamp = item.stamp
-        flags = stamp & CFLAGS  # non-zero flags are all the sizes below need to know
+        flags = item.stamp & CFLAGS  # non-zero flags are all the sizes below need to know
         size = self._item_base_size + len(key) + len(data) + (4 if flags else 0)
-        cls = self._classes[stamp & CLSID_MASK]
+        cls = self._classes[item.life & CLSID_MASK]
         cls.unlink(item, size)
         self._curr_bytes -= size
         self._python_bytes -= PYTHON_ITEM_OVERHEAD + len(key) + len(data)
@@ -898,10 +893,10 @@ class Store:
                 continue
             if removed or not self._evictions:
                 break
-            if item.stamp & ACTIVE and previous is not None and tries > 1:
+            if item.life & ACTIVE and previous is not None and tries > 1:
                 # memcached rescues active items from the tail (lru_pull_tail) and clears
                 # ACTIVE, so a key that keeps being read stays cached; the last try evicts.
-                item.stamp &= ~ACTIVE
+                item.life &= ~ACTIVE
                 cls.bump(item)
                 item = previous
                 tries -= 1
