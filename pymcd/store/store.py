@@ -775,13 +775,19 @@ class Store:
         """``item_replace``: unlink ``old`` if the allocation did not already evict it."""
         key = old.key
         if self._items.get(key) is old:
-            self._unlink(old)
+            # Out of the LRU only: _link overwrites its index entry, which spares the index a
+            # deleted slot (they lengthen every lookup's probe until the next resize).
+            self._release_linked(old)
         return self._link(key, data, flags, exptime, clsid, size, now, bits)
 
     def _unlink(self, item: Item) -> None:
         """``do_item_unlink`` + free: out of the index and LRU, its chunks back to their class."""
+        del self._items[item.key]
+        self._release_linked(item)
+
+    def _release_linked(self, item: Item) -> None:
+        """:meth:`_unlink` but for the index: out of the LRU, its chunks back to their class."""
         key = item.key
-        del self._items[key]
         data = item.data
         flags = item.stamp & CFLAGS  # non-zero flags are all the sizes below need to know
         size = self._item_base_size + len(key) + len(data) + (4 if flags else 0)
