@@ -635,3 +635,15 @@ def test_apply_delta_never_rewrites_a_pinned_item_in_place() -> None:
     assert h.store.incr_decr(b"n", False, 1, pinned=[item]) == 9  # type: ignore[list-item]
     replaced = h.store.peek(b"n")
     assert replaced is not item and replaced is not None and replaced.data == b"9\r\n"
+
+
+def test_replacing_an_item_keeps_its_index_entry(h: Harness) -> None:
+    """A set on a live key overwrites the index entry (a delete would leave a slot that every
+    lookup probes past until the next resize): the key keeps its place in the index order."""
+    for key in (b"a", b"b", b"c"):
+        h.set(key, b"1")
+    old = h.store.peek(b"a")
+    assert h.set(b"a", b"22") is STORED
+    assert list(h.store._items) == [b"a", b"b", b"c"]
+    assert h.store.peek(b"a") is not old and h.value(b"a") == b"22"
+    assert h.stat("curr_items") == 3 and h.stat("total_items") == 4
