@@ -181,37 +181,28 @@ class Dispatcher:
     # -- retrieval -----------------------------------------------------------------------
 
     def _get(self, command: C.Get, out: list[bytes], session: Session) -> None:
-        """get/gets: :meth:`_retrieve`'s replies, with one store call for all the keys."""
+        """get/gets: :meth:`_retrieve`'s replies, with one store call for all the keys (a lone
+        plain ``get <key>`` arrives as a :class:`GetRun`, whose handler has its fast path)."""
         if command.key_too_long or self.detail.enabled:
             self._retrieve(command, self.store.get, False, out, session)
             return
         keys = command.keys
         counters = self.counters
         counters.cmd_get += len(keys)
-        if len(keys) == 1:  # the most common request, without a loop
-            item = self.store.get(keys[0])
-            if item is None:
-                counters.get_misses += 1
-            elif command.with_cas:
-                out += (_cas_header(item), item.data)
-            else:
-                head = item.head
-                out += (head if type(head) is bytes else _value_header(item), item.data)
+        items = self.store.get_many(keys)
+        counters.get_misses += items.count(None)
+        append = out.append
+        if command.with_cas:
+            for item in items:
+                if item is not None:
+                    append(_cas_header(item))
+                    append(item.data)
         else:
-            items = self.store.get_many(keys)
-            counters.get_misses += items.count(None)
-            append = out.append
-            if command.with_cas:
-                for item in items:
-                    if item is not None:
-                        append(_cas_header(item))
-                        append(item.data)
-            else:
-                for item in items:
-                    if item is not None:
-                        head = item.head
-                        append(head if type(head) is bytes else _value_header(item))
-                        append(item.data)
+            for item in items:
+                if item is not None:
+                    head = item.head
+                    append(head if type(head) is bytes else _value_header(item))
+                    append(item.data)
         out.append(R.END)
         session.flushed = len(out)
 

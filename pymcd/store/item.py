@@ -88,10 +88,6 @@ class Item:
         head = self.head
         return head if type(head) is bytes else None
 
-    @header.setter
-    def header(self, header: bytes) -> None:
-        self.head = header
-
     @property
     def cas(self) -> int:
         return self.stamp >> CAS_SHIFT

@@ -62,10 +62,10 @@ from pymcd.store.slabs import SlabGeometry
 
 # Python bytes behind one item beyond its key and value: the slotted Item with its GC header
 # (96), two bytes-object headers (2 x 33), the stamp int (32; and the life int, another 32, for
-# an item that expires), a share of the key index and
-# allocator slack (~80): measured 280-300 bytes per item when filled to eviction
-# (scripts/memory_fill.py). Charged higher, because the key index grows in doubling steps: at
-# 310, tiny items at -m 64 crossed one and the process reached 1.9 x -m; at 340 it stays 1.5 x.
+# an item that expires), a share of the key index and allocator slack (~80): measured 280-300
+# bytes per item when filled to eviction (scripts/memory_fill.py). Charged higher, because the
+# key index grows in doubling steps: at 310, tiny items at -m 64 crossed one and the process
+# reached 1.9 x -m; at 340 it stays 1.5 x.
 PYTHON_ITEM_OVERHEAD: Final = 340
 PYTHON_BUDGET_FLOOR: Final = 16 * 1024 * 1024
 PYTHON_BUDGET_SHARE: Final = 190  # percent of -m: leaves room for the index's growth steps
@@ -953,7 +953,8 @@ class Store:
         return self._ntotal(len(item.key), item.stamp & CFLAGS, len(item.data))
 
     def _ntotal(self, nkey: int, flags: int, nbytes: int) -> int:
-        """``ITEM_ntotal`` from its parts (``store`` and ``_unlink`` inline it: hot paths)."""
+        """``ITEM_ntotal`` from its parts (``store`` and ``_release_linked`` inline it: hot
+        paths)."""
         return self._item_base_size + nkey + nbytes + (4 if flags else 0)
 
     def crawl(self, clsids: list[int]) -> None:
