@@ -46,18 +46,39 @@ _STORE_REPLIES = {
 }
 
 
-def _value_header(item: Item) -> bytes:
-    """``VALUE <key> <flags> <bytes>``, made once per item and kept on it in place of the flags
-    (none of the three ever changes for an item). Callers first check ``item.head`` for it."""
-    head = item.head
-    if isinstance(head, bytes):
-        return head
-    header = item.head = b"VALUE %b %d %d\r\n" % (item.key, head, len(item.data) - 2)
-    return header
+# Values up to this size (data block included) take their reply form on their first get: one
+# copy of the value then saves an object and a buffer on every later hit. A larger value's
+# send costs far more than either, so it keeps its plain form and a header made per hit.
+REPLY_FORM_MAX = 8192 + 2
 
 
-def _cas_header(item: Item) -> bytes:
-    return b"VALUE %b %d %d %d\r\n" % (item.key, item.flags, len(item.data) - 2, item.cas)
+def _first_hit(item: Item, out: list[bytes]) -> None:
+    """A get hit on an item not in reply form (``item.head`` is its flags): its reply parts,
+    giving it the reply form when small enough (the hot path appends ``item.data`` itself
+    once ``item.head is None``)."""
+    flags = item.head
+    assert flags is not None
+    data = item.data
+    header = b"VALUE %b %d %d\r\n" % (item.key, flags, len(data) - 2)
+    if len(data) <= REPLY_FORM_MAX:
+        out.append(item.take_reply_form(header))
+    else:
+        out += (header, data)
+
+
+def _hit(item: Item, out: list[bytes]) -> None:
+    """A get hit's reply parts, outside the hot loops."""
+    if item.head is None:
+        out.append(item.data)
+    else:
+        _first_hit(item, out)
+
+
+def _cas_hit(item: Item, out: list[bytes]) -> None:
+    """A gets hit: the header with the cas unique, then the data block."""
+    block = item.block
+    header = b"VALUE %b %d %d %d\r\n" % (item.key, item.flags, len(block) - 2, item.cas)
+    out += (header, block)
 
 
 class Session:
@@ -195,14 +216,14 @@ class Dispatcher:
         if command.with_cas:
             for item in items:
                 if item is not None:
-                    append(_cas_header(item))
-                    append(item.data)
+                    _cas_hit(item, out)
         else:
             for item in items:
                 if item is not None:
-                    head = item.head
-                    append(head if type(head) is bytes else _value_header(item))
-                    append(item.data)
+                    if item.head is None:
+                        append(item.data)
+                    else:
+                        _first_hit(item, out)
         out.append(R.END)
         session.flushed = len(out)
 
@@ -220,9 +241,11 @@ class Dispatcher:
             if item is None:
                 counters.get_misses += 1
                 out.append(R.END)
+            elif item.head is None:
+                out += (item.data, R.END)
             else:
-                head = item.head
-                out += (head if type(head) is bytes else _value_header(item), item.data, R.END)
+                _first_hit(item, out)
+                out.append(R.END)
             session.flushed = len(out)
             return
         items = self.store.get_many(keys)
@@ -231,9 +254,10 @@ class Dispatcher:
         end = R.END
         for item in items:
             if item is not None:
-                head = item.head
-                append(head if type(head) is bytes else _value_header(item))
-                append(item.data)
+                if item.head is None:
+                    append(item.data)
+                else:
+                    _first_hit(item, out)
             append(end)
         session.flushed = len(out)
 
@@ -269,8 +293,10 @@ class Dispatcher:
             if item is None:
                 continue
             hits += 1
-            append(_cas_header(item) if with_cas else _value_header(item))
-            append(item.data)
+            if with_cas:
+                _cas_hit(item, out)
+            else:
+                _hit(item, out)
         counters = self.counters
         if touching:
             counters.cmd_touch += len(keys)

@@ -112,7 +112,7 @@ class MetaHandlers:
         store = self.store
         now = store.time.current_time
         won = touched = False
-        parts = [b"VA %d" % (len(item.data) - 2) if command.value else b"HD"]
+        parts = [b"VA %d" % item.value_length if command.value else b"HD"]
         append = parts.append
         for token in command.flags:
             letter = token[0]
@@ -133,7 +133,7 @@ class MetaHandlers:
                 ):
                     won = True
             elif letter == 115:  # s
-                append(b" s%d" % (len(item.data) - 2))
+                append(b" s%d" % item.value_length)
             elif letter == 116:  # t
                 append(b" t" + _ttl_left(item, now))
             elif letter == 99:  # c
@@ -161,7 +161,7 @@ class MetaHandlers:
         append(b"\r\n")
         out.append(b"".join(parts))
         if command.value:
-            out.append(item.data)
+            out.append(item.block)
         if command.locked and not command.no_update:
             store.bump(item)
         store.count_hit(item, touched)

@@ -619,7 +619,7 @@ def _log_replies(fd: int, parts: list[bytes]) -> None:
             continue
         if part.startswith(b"VALUE "):
             log.debug(">%d sending key %s", fd, part.split(b" ", 2)[1].decode("latin-1"))
-            after_header = True
+            after_header = part.index(b"\n") == len(part) - 1  # else the block is in this part
         elif part.startswith(b"STAT "):
             continue
         else:

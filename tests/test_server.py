@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ import trio.testing
 
 from pymcd.config import Settings
 from pymcd.reactor import Reactor, _SelectorPoller
-from pymcd.server import Server
+from pymcd.server import Server, _log_replies
 
 
 async def _start(nursery: trio.Nursery, **settings: Any) -> Server:
@@ -420,3 +421,22 @@ async def test_reactor_hands_idle_connections_to_on_idle(mock_clock: Any) -> Non
     reactor.close()
     writer.close()
     reader.close()
+
+
+def test_verbose_reply_lines_name_each_key_sent(caplog: pytest.LogCaptureFixture) -> None:
+    """memcached -vv: ``>fd sending key K`` per hit, whether the header and data block are one
+    part (an item in reply form) or two, and a block that looks like a header is not one."""
+    parts = [
+        b"VALUE small 0 1\r\nx\r\n",
+        b"VALUE big 0 14\r\n",
+        b"VALUE fake 0 1\r\n",  # the data block of "big"
+        b"END\r\nSTORED\r\n",
+    ]
+    with caplog.at_level(logging.DEBUG, logger="pymcd"):
+        _log_replies(5, parts)
+    assert [r.getMessage() for r in caplog.records] == [
+        ">5 sending key small",
+        ">5 sending key big",
+        ">5 END",
+        ">5 STORED",
+    ]

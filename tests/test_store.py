@@ -94,7 +94,7 @@ class Harness:
 
     def value(self, key: bytes) -> bytes | None:
         item = self.store.peek(key)
-        return None if item is None else item.data[:-2]
+        return None if item is None else item.block[:-2]
 
     def stat(self, name: str) -> int:
         return self.store.global_stats()[name]
@@ -481,6 +481,45 @@ def test_cachedump_order_limit_and_exptime(h: Harness) -> None:
     assert h.store.cachedump(1, 2) == [(b"c", 3, 0), (b"b", 2, started + 62 + 100)]
     assert h.store.cachedump(2, 0) == []
     assert h.store.cachedump(99, 0) == []
+
+
+def _reply_form(h: Harness, key: bytes) -> None:
+    """What a classic get does to an item on its first hit (pymcd.dispatch)."""
+    item = h.store.get(key)
+    assert item is not None
+    item.take_reply_form(b"VALUE %b %d %d\r\n" % (key, item.flags, item.value_length))
+
+
+def test_an_item_in_reply_form_is_measured_by_its_block(h: Harness) -> None:
+    h.set(b"a", b"1", flags=3)
+    h.set(b"b", b"22", 100)
+    empty = (h.stat("bytes"), h.store._python_bytes)
+    h.set(b"c", b"333")
+    charged = (h.stat("bytes"), h.store._python_bytes)
+    plain = [h.store.item_total_size(h.store.peek(key)) for key in (b"a", b"b", b"c")]  # type: ignore[arg-type]
+    dump = h.store.cachedump(1, 0)
+    for key in (b"a", b"b", b"c"):
+        _reply_form(h, key)
+    assert [h.store.item_total_size(h.store.peek(key)) for key in (b"a", b"b", b"c")] == plain  # type: ignore[arg-type]
+    assert h.store.cachedump(1, 0) == dump
+    assert (h.stat("bytes"), h.store._python_bytes) == charged
+    assert h.store.delete(b"c")
+    assert (h.stat("bytes"), h.store._python_bytes) == empty
+    assert h.store.peek(b"a").flags == 3  # type: ignore[union-attr]
+
+
+def test_append_prepend_and_delta_read_the_block_of_an_item_in_reply_form(h: Harness) -> None:
+    h.set(b"s", b"mid", flags=7)
+    _reply_form(h, b"s")
+    assert h.store.store(StoreMode.APPEND, b"s", 0, 0, b"end\r\n") is STORED
+    _reply_form(h, b"s")
+    assert h.store.store(StoreMode.PREPEND, b"s", 0, 0, b"pre\r\n") is STORED
+    assert h.value(b"s") == b"premidend" and h.store.peek(b"s").flags == 7  # type: ignore[union-attr]
+    h.set(b"n", b"100", flags=7)
+    _reply_form(h, b"n")
+    value, item = h.store.apply_delta(b"n", False, 1)  # type: ignore[misc]
+    assert value == 99 and item is h.store.peek(b"n")  # in place: the plain form again
+    assert (item.data, item.head, item.flags) == (b"99 \r\n", 7, 7)
 
 
 def test_cachedump_stops_at_two_megabytes() -> None:

@@ -1,5 +1,5 @@
-"""Item packs cas, exptime, class id and bits into two ints and keeps the flags until a reply
-header replaces them: each field must still read back exactly as it was set."""
+"""Item packs cas, exptime, class id and bits into two ints and keeps the flags until its
+reply form spells them: each field must still read back exactly as it was set."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from pymcd.clock import ManualClock, ServerTime
-from pymcd.dispatch import _value_header
+from pymcd.dispatch import REPLY_FORM_MAX, _first_hit
 from pymcd.store.item import ACTIVE, CFLAGS, FETCHED, KEY_BINARY, STALE, TOKEN_SENT, Item
 
 BIG_CAS = 2**64 - 1
@@ -38,16 +38,33 @@ def test_what_a_get_reads_of_an_item_that_never_expires_is_a_shared_small_int(bi
     assert item.life is bits | 63  # CPython's small ints (up to 256) are shared objects
 
 
-@pytest.mark.parametrize("key", [b"k", b"a b c", b"\x00 \r\n 7 8"])  # binary keys hold spaces
+# Classic keys hold no space or newline; binary ones (meta) may hold spaces and CR.
+@pytest.mark.parametrize("key", [b"k", b"a b c", b"\x00 \r 7 8"])
 @pytest.mark.parametrize("flags", [0, 9, 2**32 - 1])
-def test_the_reply_header_replaces_the_flags_and_still_spells_them(key: bytes, flags: int) -> None:
+def test_the_reply_form_spells_the_flags_and_keeps_the_block(key: bytes, flags: int) -> None:
     item = Item(key, b"hello\r\n", flags, 0, 0, 3, 2)
-    assert item.header is None
-    header = _value_header(item)
-    assert header == b"VALUE %b %d 5\r\n" % (key, flags)
-    assert item.head is header and item.header is header
+    assert not item.in_reply_form and item.block_offset == 0
+    out: list[bytes] = []
+    _first_hit(item, out)
+    header = b"VALUE %b %d 5\r\n" % (key, flags)
+    assert out == [header + b"hello\r\n"] and out[0] is item.data
+    assert item.in_reply_form and item.head is None
     assert item.flags == flags
-    assert _value_header(item) is header  # made once
+    assert (item.block, item.block_offset, item.value_length) == (b"hello\r\n", len(header), 5)
+    item.set_block(b"bye  \r\n")  # incr/decr in place: back to the plain form
+    assert (item.head, item.data, item.flags, item.value_length) == (flags, b"bye  \r\n", flags, 5)
+
+
+def test_a_large_value_keeps_its_plain_form() -> None:
+    block = b"x" * (REPLY_FORM_MAX - 1) + b"\r\n"  # one byte over
+    item = Item(b"k", block, 7, 0, 0, 3, 2)
+    out: list[bytes] = []
+    _first_hit(item, out)
+    assert out == [b"VALUE k 7 %d\r\n" % (len(block) - 2), block]  # no copy, made per hit
+    assert item.head == 7 and item.data is block
+    small = Item(b"k", block[1:], 7, 0, 0, 3, 2)
+    _first_hit(small, out)
+    assert small.in_reply_form
 
 
 def test_an_item_is_eight_slots() -> None:

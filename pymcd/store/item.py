@@ -1,8 +1,12 @@
 """One cached item, kept as small as Python allows (memory per item is the store's budget).
 
 Invariants:
-- ``data`` is the value *including* its trailing ``b"\\r\\n"``, exactly as memcached stores it, so
-  a reply can send it without copying; ``len(data) - 2`` is the value length.
+- ``data`` holds the *data block*: the value and its trailing ``b"\\r\\n"``, exactly as memcached
+  stores it. Once a get has given the item its *reply form* (``head is None``), ``data`` is the
+  whole get reply for it, ``VALUE <key> <flags> <bytes>\\r\\n`` and then the data block, so a
+  hit appends one object: a multi-get of large values touches one object per hit fewer and
+  hands the kernel half the buffers. The header line holds no ``\\n`` (classic keys cannot), so
+  it ends at the first one. :attr:`block` and :attr:`value_length` work in both forms.
 - ``exptime`` and ``time`` are memcached relative times (seconds since ``process_started``);
   ``exptime == 0`` means never. ``time`` is when the item was linked or last bumped in its LRU.
 - ``cas`` is the unique given when the item was linked (or rewritten in place by incr/decr);
@@ -42,7 +46,7 @@ class Item:
 
     Eight slots, because each slot costs 8 bytes and pymalloc rounds an object to 16: ``life``
     and ``stamp`` hold five fields (module comment); ``head`` holds the client ``flags`` until
-    the first get replaces them with the ready-made reply header (which spells the flags). The
+    :meth:`take_reply_form` moves them into ``data``'s header line and sets it to ``None``. The
     properties below give the named fields; the store's hot paths read ``life`` directly.
     """
 
@@ -61,9 +65,8 @@ class Item:
     ) -> None:
         self.key = key
         self.data = data
-        # The client flags, then "VALUE <key> <flags> <bytes>\r\n" once a get made it: key,
-        # flags and length never change for an item (incr/decr rewrite in place, same length).
-        self.head: int | bytes = flags
+        # The client flags; None once they are spelled in data's reply header (module comment).
+        self.head: int | None = flags
         self.time = time
         if flags:
             bits |= CFLAGS
@@ -77,16 +80,40 @@ class Item:
         if not self.stamp & CFLAGS:
             return 0
         head = self.head
-        if type(head) is int:
+        if head is not None:
             return head
-        assert isinstance(head, bytes)
-        return int(head.rsplit(b" ", 2)[1])  # the key may hold spaces (binary keys)
+        data = self.data
+        header = data[: data.index(b"\n") - 1]
+        return int(header.rsplit(b" ", 2)[1])  # the key may hold spaces (binary keys)
 
     @property
-    def header(self) -> bytes | None:
-        """The reply header made by the first get, if any."""
-        head = self.head
-        return head if type(head) is bytes else None
+    def in_reply_form(self) -> bool:
+        return self.head is None
+
+    @property
+    def block_offset(self) -> int:
+        """Where the data block starts in ``data``: past the reply header line, if any."""
+        return 0 if self.head is not None else self.data.index(b"\n") + 1
+
+    @property
+    def block(self) -> bytes:
+        """The data block (value and CRLF); a copy when the item is in reply form."""
+        data = self.data
+        return data if self.head is not None else data[data.index(b"\n") + 1 :]
+
+    def take_reply_form(self, header: bytes) -> bytes:
+        """Put ``header`` (``VALUE <key> <flags> <bytes>\\r\\n``, made by the caller) before the
+        data block; the flags now live in it. Returns the new ``data``. Key, flags and length
+        never change for a linked item (incr/decr in place restores the plain form)."""
+        assert self.head is not None and header.index(b"\n") == len(header) - 1
+        data = self.data = header + self.data
+        self.head = None
+        return data
+
+    def set_block(self, block: bytes) -> None:
+        """Replace the data block in place (incr/decr): back to the plain form."""
+        self.head = self.flags
+        self.data = block
 
     @property
     def cas(self) -> int:
@@ -123,10 +150,10 @@ class Item:
 
     @property
     def value_length(self) -> int:
-        return len(self.data) - 2
+        return len(self.data) - self.block_offset - 2
 
     def __repr__(self) -> str:
         return (
-            f"Item(key={self.key!r}, value_length={len(self.data) - 2}, flags={self.flags}, "
+            f"Item(key={self.key!r}, value_length={self.value_length}, flags={self.flags}, "
             f"exptime={self.exptime}, time={self.time}, cas={self.cas}, clsid={self.clsid})"
         )

@@ -557,7 +557,8 @@ class Store:
         if cas and cas != old.cas:
             self._release(clsid, size, nkey, flags, nbytes)
             return StoreResult.EXISTS
-        joined = old.data[:-2] + data if mode is StoreMode.APPEND else data[:-2] + old.data
+        block = old.block
+        joined = block[:-2] + data if mode is StoreMode.APPEND else data[:-2] + block
         result = self._store_joined(old, joined, now)
         self._release(clsid, size, nkey, flags, nbytes)
         return result
@@ -644,7 +645,7 @@ class Store:
         item = self._lookup(key, now)
         if item is None:
             return DeltaResult.NOT_FOUND
-        data = item.data
+        data = item.block
         nbytes = len(data)
         nkey = len(item.key)
         flags = item.flags
@@ -666,7 +667,7 @@ class Store:
             cls.decr_hits += 1
         digits = b"%d" % value
         if len(digits) + 2 <= nbytes and not any(held is item for held in pinned):
-            item.data = digits + b" " * (nbytes - len(digits) - 2) + b"\r\n"
+            item.set_block(digits + b" " * (nbytes - len(digits) - 2) + b"\r\n")
             item.cas = self._next_cas()
             self._update(item, now)
             return value, item
@@ -789,12 +790,13 @@ class Store:
         """:meth:`_unlink` but for the index: out of the LRU, its chunks back to their class."""
         key = item.key
         data = item.data
+        nbytes = len(data) if item.head is not None else len(data) - data.index(b"\n") - 1
         flags = item.stamp & CFLAGS  # non-zero flags are all the sizes below need to know
-        size = self._item_base_size + len(key) + len(data) + (4 if flags else 0)
+        size = self._item_base_size + len(key) + nbytes + (4 if flags else 0)
         cls = self._classes[item.life & CLSID_MASK]
         cls.unlink(item, size)
         self._curr_bytes -= size
-        self._python_bytes -= PYTHON_ITEM_OVERHEAD + len(key) + len(data)
+        self._python_bytes -= PYTHON_ITEM_OVERHEAD + len(key) + nbytes
         if size <= self._chunk_max:
             cls.used_chunks -= 1
         else:
@@ -950,7 +952,7 @@ class Store:
 
     def item_total_size(self, item: Item) -> int:
         """memcached's ``ITEM_ntotal``: the bytes the item is charged (``size=`` in dumps)."""
-        return self._ntotal(len(item.key), item.stamp & CFLAGS, len(item.data))
+        return self._ntotal(len(item.key), item.stamp & CFLAGS, item.value_length + 2)
 
     def _ntotal(self, nkey: int, flags: int, nbytes: int) -> int:
         """``ITEM_ntotal`` from its parts (``store`` and ``_release_linked`` inline it: hot
@@ -1020,7 +1022,7 @@ class Store:
         for item in self._classes[clsid].from_head():
             if limit and len(dumped) >= limit:
                 break
-            length = len(item.data) - 2
+            length = item.value_length
             exptime = item.exptime + process_started if item.exptime else 0
             line = CACHEDUMP_LINE_OVERHEAD + len(item.key) + len(str(length)) + len(str(exptime))
             if used + line + CACHEDUMP_TERMINATOR > CACHEDUMP_MEMLIMIT:

@@ -246,7 +246,7 @@ def _snapshot(server: Server, item: Item) -> StoredItem:
         exptime, ttl = 0, None
     return StoredItem(
         key=decode_key(item.key),
-        value=item.data[:-2],
+        value=item.block[:-2],
         flags=item.flags,
         exptime=exptime,
         ttl=ttl,
