@@ -210,20 +210,10 @@ class Dispatcher:
         keys = command.keys
         counters = self.counters
         counters.cmd_get += len(keys)
-        items = self.store.get_many(keys)
-        counters.get_misses += items.count(None)
-        append = out.append
         if command.with_cas:
-            for item in items:
-                if item is not None:
-                    _cas_hit(item, out)
+            counters.get_misses += self.store.get_each(keys, out, _cas_hit, replies=False)
         else:
-            for item in items:
-                if item is not None:
-                    if item.head is None:
-                        append(item.data)
-                    else:
-                        _first_hit(item, out)
+            counters.get_misses += self.store.get_each(keys, out, _first_hit)
         out.append(R.END)
         session.flushed = len(out)
 
@@ -248,17 +238,7 @@ class Dispatcher:
                 out.append(R.END)
             session.flushed = len(out)
             return
-        items = self.store.get_many(keys)
-        counters.get_misses += items.count(None)
-        append = out.append
-        end = R.END
-        for item in items:
-            if item is not None:
-                if item.head is None:
-                    append(item.data)
-                else:
-                    _first_hit(item, out)
-            append(end)
+        counters.get_misses += self.store.get_each(keys, out, _first_hit, end=R.END)
         session.flushed = len(out)
 
     def _get_and_touch(self, command: C.GetAndTouch, out: list[bytes], session: Session) -> None:

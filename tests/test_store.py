@@ -10,7 +10,7 @@ import pytest
 from pymcd.clock import ManualClock, ServerTime
 from pymcd.config import Settings
 from pymcd.store import DeltaResult, Store, StoreMode, StoreResult, parse_counter
-from pymcd.store.item import ACTIVE, STALE
+from pymcd.store.item import ACTIVE, STALE, Item
 
 UNIX_NOW = 1_700_000_000.0
 SET, ADD, REPLACE, APPEND, PREPEND, CAS = (
@@ -520,6 +520,30 @@ def test_append_prepend_and_delta_read_the_block_of_an_item_in_reply_form(h: Har
     value, item = h.store.apply_delta(b"n", False, 1)  # type: ignore[misc]
     assert value == 99 and item is h.store.peek(b"n")  # in place: the plain form again
     assert (item.data, item.head, item.flags) == (b"99 \r\n", 7, 7)
+
+
+def test_get_each_writes_hits_in_order_and_counts_misses(h: Harness) -> None:
+    h.set(b"plain", b"p", flags=1)
+    h.set(b"ready", b"r")
+    _reply_form(h, b"ready")
+    h.set(b"old", b"o", exptime=10)
+    h.advance(11)
+    seen: list[Item] = []
+
+    def on_hit(item: Item, out: list[bytes]) -> None:
+        seen.append(item)
+        out.append(b"<%b>" % item.key)
+
+    keys = [b"plain", b"none", b"old", b"ready", b"plain"]
+    out: list[bytes] = []
+    assert h.store.get_each(keys, out, on_hit) == 2
+    assert out == [b"<plain>", b"VALUE ready 0 1\r\nr\r\n", b"<plain>"]
+    assert h.store.peek(b"old") is None and h.stat("get_expired") == 1  # gone, as a get does
+    out = []
+    assert h.store.get_each(keys, out, on_hit, end=b"|", replies=False) == 2
+    assert out == [b"<plain>", b"|", b"|", b"|", b"<ready>", b"|", b"<plain>", b"|"]
+    assert [item.key for item in seen] == [b"plain", b"plain", b"plain", b"ready", b"plain"]
+    assert h.store.peek(b"plain").bits & ACTIVE  # type: ignore[union-attr]  # read twice+
 
 
 def test_cachedump_stops_at_two_megabytes() -> None:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Final
 
 from pymcd.clock import ServerTime, realtime
@@ -286,12 +286,25 @@ class Store:
         cls.get_hits += 1
         return item
 
-    def get_many(self, keys: list[bytes]) -> list[Item | None]:
-        """:meth:`get` for each key in order: the item or ``None`` for each key (misses are the
-        caller's to count).
+    def get_each(
+        self,
+        keys: list[bytes],
+        out: list[bytes],
+        on_hit: Callable[[Item, list[bytes]], None],
+        *,
+        end: bytes | None = None,
+        replies: bool = True,
+    ) -> int:
+        """:meth:`get` for each key in order, its hits written to ``out``; returns the misses
+        (the caller's to count).
+
+        A hit in reply form (``item.head is None``; see :mod:`pymcd.store.item`) appends its
+        ``data`` when ``replies``; any other hit calls ``on_hit(item, out)``. ``end``, if given,
+        is appended after each key's hit or miss (consecutive single-key gets).
 
         The multi-get hot path: exactly :meth:`get`'s effects, with what does not change
-        within one command (the time, a flush in effect, the sweep) read once.
+        within one command (the time, a flush in effect, the sweep) read once, and one loop
+        where a list of items would cost the caller a second.
         """
         now = self.time.current_time
         if now >= self._sweep_at:
@@ -301,35 +314,37 @@ class Store:
             oldest_live = 0  # a delayed flush, not in effect yet
         lookup = self._items.get
         classes = self._classes
-        found: list[Item | None] = []
-        append = found.append
+        append = out.append
+        misses = 0
         for key in keys:
             item = lookup(key)
             if item is None:
-                append(None)
-                continue
-            if oldest_live and self._is_flushed(item, oldest_live):
+                misses += 1
+            elif oldest_live and self._is_flushed(item, oldest_live):
                 self._unlink(item)
                 self._get_flushed += 1
-                append(None)
-                continue
-            life = item.life
-            if life > LIFE_MASK and life >> EXPTIME_SHIFT <= now:
+                misses += 1
+            elif (life := item.life) > LIFE_MASK and life >> EXPTIME_SHIFT <= now:
                 self._unlink(item)
                 self._get_expired += 1
-                append(None)
-                continue
-            cls = classes[life & CLSID_MASK]
-            if not life & ACTIVE:  # do_item_bump, as in get
-                if life & FETCHED:
-                    item.life = life | ACTIVE
-                    item.time = now
-                    cls.bump(item)
+                misses += 1
+            else:
+                cls = classes[life & CLSID_MASK]
+                if not life & ACTIVE:  # do_item_bump, as in get
+                    if life & FETCHED:
+                        item.life = life | ACTIVE
+                        item.time = now
+                        cls.bump(item)
+                    else:
+                        item.life = life | FETCHED
+                cls.get_hits += 1
+                if replies and item.head is None:
+                    append(item.data)
                 else:
-                    item.life = life | FETCHED
-            cls.get_hits += 1
-            append(item)
-        return found
+                    on_hit(item, out)
+            if end is not None:
+                append(end)
+        return misses
 
     def touch(self, key: bytes, exptime: int) -> Item | None:
         """touch / gat / gats: set a new expiry on a live item and return it, else ``None``.
