@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +14,7 @@ from pymcd.protocol import NEED_DATA, TextParser
 from pymcd.protocol.commands import Command, Get, GetRun, Store, unfold
 from pymcd.results import StoreMode
 
-KEY = st.sampled_from([b"k", b"a b", b"k" * 250, b"k" * 251, b"k\0x", b""])
+KEY = st.sampled_from([b"k", b"a b", b"k" * 250, b"k" * 251, b"k\0x", b"k\rx", b"k\r", b""])
 NUMBER = st.sampled_from(
     [b"0", b"1", b"5", b"-1", b"x", b"4294967297", b"2000000", b"0012", b"999999999", b"+3"]
 )
@@ -113,6 +114,32 @@ def test_single_key_get_shortcut_edges() -> None:
         Get(keys=[b"k"]),
     ]
     assert len(commands) == 5  # "get" alone: ERROR
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        b"get k\r\n",
+        b"get " + b"k" * 250 + b"\r\n",
+        b"get " + b"k" * 251 + b"\r\n",
+        b"get \r\n",
+        b"get k\rx\r\n",
+        b"get k\r\r\n",
+        b"get k\0x\r\n",
+        b"get k\n",
+        b"get k x\r\n",
+        b"get k\r\nget j\r\n",
+        b"get k\nx\r\n",
+    ],
+)
+@pytest.mark.parametrize("logged", [False, True])
+def test_a_read_of_one_get_line(read: bytes, logged: bool) -> None:
+    """The shortcut for a read that is one ``get <key>`` line, and its near misses."""
+    assert _by_commands([read], logged) == _by_next_command([read], logged)
+    after_a_partial_line = [b"get a\r\nge", b"t b\r\n" + read]
+    assert _by_commands(after_a_partial_line, logged) == _by_next_command(
+        after_a_partial_line, logged
+    )
 
 
 def test_reads_adopted_as_the_buffer_keep_partial_lines() -> None:
