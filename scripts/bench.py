@@ -265,6 +265,18 @@ def med(values: Sequence[float]) -> float:
     return statistics.median(values) if values else math.nan
 
 
+def paired(p: Sequence[float], b: Sequence[float]) -> list[float]:
+    """Per-round ratios p/b: each round runs both servers back to back, so a ratio within a
+    round cancels the machine's slow drifts that a ratio of medians keeps."""
+    return [x / y for x, y in zip(p, b, strict=True) if y]
+
+
+def fmt_paired(ratios: Sequence[float]) -> str:
+    if not ratios:
+        return "-"
+    return f"{med(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
 def run_rounds(
     binary: Path,
     servers: Sequence[Running],
@@ -417,6 +429,10 @@ def report(
                 f"{fmt_ratio(med(p.p99_us), med(b.p99_us)):>8} "
                 f"{fmt_ratio(med(p.cpu_us_per_op), med(b.cpu_us_per_op)):>9}"
             )
+            print(
+                f"{w.name:9} {'paired':13} {fmt_paired(paired(p.ops_per_s, b.ops_per_s)):>28}"
+                "  (median of per-round ratios, min-max)"
+            )
         print(f"{'':9} ({w.describe})")
     print(
         "\nop = one command (mget: one get of 100 keys); latency per request (pipe: per batch "
@@ -447,15 +463,17 @@ def report(
         t4 = "memcached-t4" in kinds
         print(
             "| workload | pymcd ops/s | memcached -t 1 ops/s | pymcd / memcached | "
+            "per-round ratio, median (min-max) | "
             "p99 pymcd / memcached | CPU per op pymcd / memcached |"
             + (" memcached -t 4 ops/s |" if t4 else "")
         )
-        print("|---|---:|---:|---:|---:|---:|" + ("---:|" if t4 else ""))
+        print("|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if t4 else ""))
         for w in workloads:
             p, b = samples[w.name, "pymcd"], samples[w.name, base_kind]
             row = (
                 f"| {w.describe} | {fmt_ops(med(p.ops_per_s))} | {fmt_ops(med(b.ops_per_s))} | "
                 f"{fmt_ratio(med(p.ops_per_s), med(b.ops_per_s))} | "
+                f"{fmt_paired(paired(p.ops_per_s, b.ops_per_s))} | "
                 f"{med(p.p99_us) / 1000:.2f} / {med(b.p99_us) / 1000:.2f} ms "
                 f"({fmt_ratio(med(p.p99_us), med(b.p99_us))}) | "
                 f"{med(p.cpu_us_per_op):.1f} / {med(b.cpu_us_per_op):.1f} us "

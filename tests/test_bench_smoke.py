@@ -68,3 +68,10 @@ def test_loadgen_drives_pymcd_and_verifies(bench: ModuleType, loadgen: Path) -> 
             bench.run_loadgen(
                 loadgen, server.port, "mget", conns=1, keys=10, mget_keys=10, seconds=0.2, warmup=0
             )
+
+
+def test_paired_ratios_are_taken_within_each_round(bench: ModuleType) -> None:
+    ratios = bench.paired([100.0, 300.0, 50.0], [50.0, 100.0, 100.0])
+    assert ratios == [2.0, 3.0, 0.5]
+    assert bench.fmt_paired(ratios) == "2.00x (0.50-3.00)"
+    assert bench.fmt_paired([]) == "-"
