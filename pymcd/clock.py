@@ -96,7 +96,9 @@ class ServerTime:
         return self._unix_origin + (self._clock() - self._clock_origin)
 
     def update(self) -> int:
-        now = math.floor(self.unix_time()) - self.process_started
+        # unix_time(), inline: called once per read
+        unix_time = self._unix_origin + (self._clock() - self._clock_origin)
+        now = math.floor(unix_time) - self.process_started
         if now != self.current_time:
             # A new int object only when the second changes: items stored within one second
             # share it as their time (an int above 256 is 32 bytes of its own per item).

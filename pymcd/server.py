@@ -113,7 +113,7 @@ class Server:
         self._reactor_scope = trio.CancelScope()  # cancelled at shutdown
         self._handlers: trio.Nursery | None = None  # runs the slow paths
         self._batches: set[trio.CancelScope] = set()
-        # The round's replies: (connection, reply parts, whether that read was the EOF)
+        # The round's replies: (connection, reply parts, whether to close it once they are sent)
         self._replies: list[tuple[_Connection, list[bytes], bool]] = []
         self._reqs_per_event = max(settings.reqs_per_event, 1)
         if clock is not None:
@@ -382,7 +382,8 @@ class Server:
             out = dispatcher.execute(commands, session)
             # On a close the dispatcher has already dropped what memcached drops.
             if out:
-                self._replies.append((conn, out, not data))
+                close = not data or session.closing or session.close_after_write
+                self._replies.append((conn, out, close))
                 return
             if session.closing or session.close_after_write:
                 self._close(conn)
@@ -397,13 +398,13 @@ class Server:
         if not replies:
             return
         self._replies = []
-        for conn, out, eof in replies:
+        for conn, out, close in replies:
             rest = self._write(conn, out)
             if rest is None:
                 self._close(conn)
             elif rest:
-                self._detach(conn, [], rest, eof=eof)
-            elif eof or conn.session.closing or conn.session.close_after_write:
+                self._detach(conn, [], rest, eof=close)  # the slow path closes it once sent
+            elif close:
                 self._close(conn)
 
     def _instrumented_commands(self, conn: _Connection, data: bytes) -> list[Any]:
