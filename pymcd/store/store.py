@@ -256,7 +256,7 @@ class Store:
         A hit is bumped (:meth:`bump`) and counts ``get_hits`` for its class. Misses are the
         caller's to count.
         """
-        # The per-key hot path: _lookup and the fetch bookkeeping are inlined on purpose.
+        # The per-key hot path: _lookup is inlined on purpose.
         item = self._items.get(key)
         if item is None:
             return None
@@ -275,15 +275,9 @@ class Store:
             self._unlink(item)
             self._get_expired += 1
             return None
-        cls = self._classes[life & CLSID_MASK]
-        if not life & ACTIVE:  # do_item_bump, inlined
-            if life & FETCHED:
-                item.life = life | ACTIVE
-                item.time = now
-                cls.bump(item)
-            else:
-                item.life = life | FETCHED
-        cls.get_hits += 1
+        if not life & ACTIVE:  # only an item's first two reads do more than count
+            self.bump(item)
+        self._classes[life & CLSID_MASK].get_hits += 1
         return item
 
     def get_each(
@@ -329,15 +323,9 @@ class Store:
                 self._get_expired += 1
                 misses += 1
             else:
-                cls = classes[life & CLSID_MASK]
-                if not life & ACTIVE:  # do_item_bump, as in get
-                    if life & FETCHED:
-                        item.life = life | ACTIVE
-                        item.time = now
-                        cls.bump(item)
-                    else:
-                        item.life = life | FETCHED
-                cls.get_hits += 1
+                if not life & ACTIVE:  # only an item's first two reads do more than count
+                    self.bump(item)
+                classes[life & CLSID_MASK].get_hits += 1
                 if replies and item.head is None:
                     append(item.data)
                 else:
