@@ -132,6 +132,31 @@ numeric_values = (counters | st.sampled_from([b"12", b"0012", b"12 ", b"1\r\n2",
 )
 
 
+def _value(draw: st.DrawFn, cap: int, spread: tuple[int, int]) -> bytes:
+    """A value: one either side of the item size cap (``cap`` plus a draw from ``spread``),
+    a counter-like one, or a small one."""
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        return b"v" * max(0, cap + draw(st.integers(*spread)))
+    if kind in (1, 2):
+        return draw(numeric_values)
+    return draw(small_values)
+
+
+def _length(draw: st.DrawFn, value: bytes, bogus: list[bytes]) -> tuple[bytes, int]:
+    """The length token for ``value`` and the draw that chose it: mostly right; 0: shorter
+    than the data (the rest is parsed as commands), 1: one of ``bogus``, 2: rarely longer
+    (the server waits; see the module docstring). Callers may give other draws a meaning."""
+    wrong = draw(st.integers(0, 15))
+    if wrong == 0:
+        return b"%d" % max(0, len(value) - draw(st.integers(1, 3))), wrong
+    if wrong == 1:
+        return draw(st.sampled_from(bogus)), wrong
+    if wrong == 2 and len(value) < 50:
+        return b"%d" % (len(value) + draw(st.integers(1, 4))), wrong
+    return b"%d" % len(value), wrong
+
+
 @st.composite
 def storage(draw: st.DrawFn) -> Cmd:
     name = draw(st.sampled_from([b"set", b"set", b"add", b"replace", b"append", b"prepend"]))
@@ -140,25 +165,9 @@ def storage(draw: st.DrawFn) -> Cmd:
         name = b"cas"
     key = draw(keys)
     flags = draw(flag_tokens)
-    kind = draw(st.integers(0, 9))
-    if kind == 0:  # near the item size cap, either side of it
-        flag_extra = 0 if flags == b"0" else 4
-        limit = ITEM_SIZE_MAX - ITEM_HEADER - len(key) - flag_extra
-        value = b"v" * max(0, limit + draw(st.integers(-3, 3)))
-    elif kind in (1, 2):
-        value = draw(numeric_values)
-    else:
-        value = draw(small_values)
-    length = b"%d" % len(value)
-    # a wrong length: shorter than the data (the rest is parsed as commands), bogus tokens,
-    # or, rarely, longer (the server waits; see the module docstring)
-    wrong = draw(st.integers(0, 15))
-    if wrong == 0:
-        length = b"%d" % max(0, len(value) - draw(st.integers(1, 3)))
-    elif wrong == 1:
-        length = draw(st.sampled_from([b"-1", b"x", b"", b"2147483648", b"1 2"]))
-    elif wrong == 2 and len(value) < 50:
-        length = b"%d" % (len(value) + draw(st.integers(1, 4)))
+    flag_extra = 0 if flags == b"0" else 4
+    value = _value(draw, ITEM_SIZE_MAX - ITEM_HEADER - len(key) - flag_extra, (-3, 3))
+    length, _ = _length(draw, value, [b"-1", b"x", b"", b"2147483648", b"1 2"])
     terminator = b"\r\n"
     if draw(st.integers(0, 15)) == 0:
         terminator = draw(st.sampled_from([b"\n", b"xx", b"\r", b"\r\r\n", b"", b"\n\r\n"]))
@@ -374,23 +383,11 @@ def meta_arithmetic(draw: st.DrawFn, quiet: bool = False, key: bytes | None = No
 
 @st.composite
 def meta_set(draw: st.DrawFn, quiet: bool = False, key: bytes | None = None) -> Cmd:
-    kind = draw(st.integers(0, 9))
-    if kind == 0:
-        # either side of the cap for a 1-byte key, with and without client flags
-        value = b"v" * (ITEM_SIZE_MAX - ITEM_HEADER - 1 + draw(st.integers(-6, 2)))
-    elif kind in (1, 2):
-        value = draw(numeric_values)
-    else:
-        value = draw(small_values)
-    length = b"%d" % len(value)
-    wrong = draw(st.integers(0, 15))
-    if wrong == 0:
-        length = b"%d" % max(0, len(value) - draw(st.integers(1, 3)))
-    elif wrong == 1:  # bogus; INT_MAX - 2 is the largest memcached accepts
-        length = draw(st.sampled_from([b"-1", b"x", b"2147483646", b"1x", b"S1"]))
-    elif wrong == 2 and len(value) < 50:
-        length = b"%d" % (len(value) + draw(st.integers(1, 4)))
-    elif wrong == 3:
+    # either side of the cap for a 1-byte key, with and without client flags
+    value = _value(draw, ITEM_SIZE_MAX - ITEM_HEADER - 1, (-6, 2))
+    # bogus lengths: INT_MAX - 2 is the largest memcached accepts
+    length, wrong = _length(draw, value, [b"-1", b"x", b"2147483646", b"1x", b"S1"])
+    if wrong == 3:
         return (b"ms " + (key or draw(keys)) + b"\r\n",)  # no length: no data block read
     terminator = b"\r\n"
     if draw(st.integers(0, 15)) == 0:
