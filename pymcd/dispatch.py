@@ -230,12 +230,11 @@ class Dispatcher:
             item = self.store.get(keys[0])
             if item is None:
                 counters.get_misses += 1
-                out.append(R.END)
-            elif item.head is None:
-                out += (item.data, R.END)
+            elif item.head is None:  # _hit, inline
+                out.append(item.data)
             else:
                 _first_hit(item, out)
-                out.append(R.END)
+            out.append(R.END)
             session.flushed = len(out)
             return
         counters.get_misses += self.store.get_each(keys, out, _first_hit, end=R.END)

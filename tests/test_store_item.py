@@ -43,7 +43,7 @@ def test_what_a_get_reads_of_an_item_that_never_expires_is_a_shared_small_int(bi
 @pytest.mark.parametrize("flags", [0, 9, 2**32 - 1])
 def test_the_reply_form_spells_the_flags_and_keeps_the_block(key: bytes, flags: int) -> None:
     item = Item(key, b"hello\r\n", flags, 0, 0, 3, 2)
-    assert not item.in_reply_form and item.block_offset == 0
+    assert not item.in_reply_form and item.block_offset == 0 and item.block is item.data
     out: list[bytes] = []
     _first_hit(item, out)
     header = b"VALUE %b %d 5\r\n" % (key, flags)

@@ -98,8 +98,7 @@ class Item:
     @property
     def block(self) -> bytes:
         """The data block (value and CRLF); a copy when the item is in reply form."""
-        data = self.data
-        return data if self.head is not None else data[data.index(b"\n") + 1 :]
+        return self.data[self.block_offset :]  # the object itself from offset 0
 
     def take_reply_form(self, header: bytes) -> bytes:
         """Put ``header`` (``VALUE <key> <flags> <bytes>\\r\\n``, made by the caller) before the

@@ -793,6 +793,7 @@ class Store:
         """:meth:`_unlink` but for the index: out of the LRU, its chunks back to their class."""
         key = item.key
         data = item.data
+        # value_length + 2, inline: every set that replaces an item comes here
         nbytes = len(data) if item.head is not None else len(data) - data.index(b"\n") - 1
         flags = item.stamp & CFLAGS  # non-zero flags are all the sizes below need to know
         size = self._item_base_size + len(key) + nbytes + (4 if flags else 0)
