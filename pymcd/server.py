@@ -544,8 +544,13 @@ class Server:
         nparts = len(parts)
         if (
             2 < nparts <= IOV_MAX
-            # values are parts 1 or 2 of a reply that starts with a hit or one other reply
-            and (len(parts[1]) >= SCATTER_MIN_PART or len(parts[2]) >= SCATTER_MIN_PART)
+            # a value is among the first three parts of a reply that starts with a hit (its
+            # reply form, or header and block) or with one other reply
+            and (
+                len(parts[0]) >= SCATTER_MIN_PART
+                or len(parts[1]) >= SCATTER_MIN_PART
+                or len(parts[2]) >= SCATTER_MIN_PART
+            )
             and (total := sum(map(len, parts))) >= SCATTER_MIN_PART * nparts
         ):
             return self._write_scattered(conn, parts, total)
