@@ -76,6 +76,11 @@ MAX_GET_LINE = 16 * 1024 * 1024  # memcached grows multiget lines without bound;
 _GET_LINE = rb"get ([^ \r\n\x00]{1,%d})\r?\n" % KEY_MAX_LENGTH
 _GET_RUN: Final = re.compile(rb"(?:%s)+" % _GET_LINE.replace(b"(", b"(?:", 1))
 _GET_KEYS: Final = re.compile(_GET_LINE)
+# A whole "set <key> <flags> <exptime> <bytes> [noreply]" line in its plain form: numbers of
+# 1 to 9 decimal digits (none of strtol's quirks), the key as in _GET_LINE.
+_PLAIN_SET: Final = re.compile(
+    rb"set ([^ \r\n\x00]{1,%d}) (\d{1,9}) (\d{1,9}) (\d{1,9})( noreply)?\r?\n" % KEY_MAX_LENGTH
+)
 _ERROR: Final = Reply(data=R.ERROR)
 _BAD_FORMAT: Final = Reply(data=R.BAD_FORMAT)
 _SILENT: Final = Reply(data=b"")
@@ -282,6 +287,16 @@ class TextParser:
                     pos = end
                     nl = find(b"\n", pos)
                     continue
+            elif lines is None and buf.startswith(b"set ", pos):
+                stored = self._plain_set(buf, pos, nl + 1)
+                if stored is not None:
+                    if run:
+                        self._end_run(run, out)
+                        run = []
+                    append(stored)
+                    pos = nl + 1 + len(stored.data)
+                    nl = find(b"\n", pos)
+                    continue
             end = nl - 1 if nl - pos > 1 and buf[nl - 1] == 13 else nl
             line = buf[pos:end]
             pos = nl + 1
@@ -302,13 +317,6 @@ class TextParser:
             if run:
                 self._end_run(run, out)
                 run = []
-            if line.startswith(b"set "):
-                stored = self._plain_set(line, pos)
-                if stored is not None:
-                    append(stored)
-                    pos += len(stored.data)
-                    nl = find(b"\n", pos)
-                    continue
             command = parse_line(line)
             if command is None:
                 # A storage header: its data block comes next, usually in this same read.
@@ -336,41 +344,26 @@ class TextParser:
         out.append(GetRun(keys=keys))  # a run of one too: a GetRun costs half a Get to make
         self.folded_gets += len(keys) - 1
 
-    def _plain_set(self, line: bytes, pos: int) -> Store | None:
-        """``set <key> <flags> <exptime> <bytes> [noreply]`` in its plain form (decimal
-        numbers that need none of strtol's quirks, key and size within the limits) whose data
-        block is buffered at ``pos``: its command, without the general path's pending state.
-        None for anything else, which the general path then parses."""
-        tokens = line.split(b" ")
-        if len(tokens) == 5:
-            noreply = False
-        elif len(tokens) == 6 and tokens[5] == b"noreply":
-            noreply = True
-        else:
+    def _plain_set(self, buf: bytes, pos: int, start: int) -> Store | None:
+        """The ``set`` line at ``pos`` in its plain form (:data:`_PLAIN_SET`, ending just
+        before ``start``) whose data block is buffered from ``start``: its command, without the
+        general path's pending state. None for anything else, which the general path parses."""
+        line = _PLAIN_SET.match(buf, pos, start)
+        if line is None:
             return None
-        key, flags, exptime, size = tokens[1:5]
-        if not (
-            0 < len(key) <= KEY_MAX_LENGTH
-            and flags.isdigit()
-            and exptime.isdigit()
-            and size.isdigit()
-            and len(flags) < 10
-            and len(exptime) < 10
-            and len(size) < 10
-        ):
-            return None
+        key, flags, exptime, size, noreply = line.groups()
         nbytes = int(size)
-        end = pos + nbytes + 2
-        if nbytes > self.item_size_max or end > len(self._buf):
+        end = start + nbytes + 2
+        if nbytes > self.item_size_max or end > len(buf):
             return None
-        block = self._buf[pos:end]
+        block = buf[start:end]
         return Store(
             mode=StoreMode.SET,
             key=key,
             flags=int(flags),
             exptime=int(exptime),
             data=block,
-            noreply=noreply,
+            noreply=noreply is not None,
             bad_chunk=not block.endswith(b"\r\n"),
         )
 
