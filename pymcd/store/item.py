@@ -75,6 +75,15 @@ class Item:
         self.prev: Item | None = None
         self.next: Item | None = None
 
+    def renew(self, data: bytes, flags: int, exptime: int, time: int, cas: int, clsid: int) -> None:
+        """Become a new item of the same key (an unlinked one, as :meth:`__init__` makes it with
+        no ``bits``): the store's in-place set."""
+        self.data = data
+        self.head = flags
+        self.time = time
+        self.life = exptime << EXPTIME_SHIFT | clsid
+        self.stamp = cas << CAS_SHIFT | CFLAGS if flags else cas << CAS_SHIFT
+
     @property
     def flags(self) -> int:
         if not self.stamp & CFLAGS:
