@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Final
 
 from pymcd import admin
 from pymcd.config import MEMCACHED_VERSION, Settings
@@ -45,6 +45,8 @@ _STORE_REPLIES = {
     StoreResult.NO_MEMORY: R.OUT_OF_MEMORY_STORING,
 }
 
+
+_STORED: Final = StoreResult.STORED  # read per set: a module constant is the faster read
 
 # Values up to this size (data block included) take their reply form on their first get: one
 # copy of the value then saves an object and a buffer on every later hit. A larger value's
@@ -319,7 +321,7 @@ class Dispatcher:
             command.data,
             command.cas_unique,
         )
-        if result is StoreResult.STORED:
+        if result is _STORED:
             if not command.noreply:
                 out.append(R.STORED)
             return

@@ -67,6 +67,11 @@ from pymcd.store.slabs import SlabGeometry
 # key index grows in doubling steps: at 310, tiny items at -m 64 crossed one and the process
 # reached 1.9 x -m; at 340 it stays 1.5 x.
 PYTHON_ITEM_OVERHEAD: Final = 340
+# Enum members on the per-set path, as module constants: reading a member through its class
+# costs about 70 ns more than a global (measured, Python 3.11).
+_SET: Final = StoreMode.SET
+_REPLACE: Final = StoreMode.REPLACE
+_STORED: Final = StoreResult.STORED
 PYTHON_BUDGET_FLOOR: Final = 16 * 1024 * 1024
 PYTHON_BUDGET_SHARE: Final = 190  # percent of -m: leaves room for the index's growth steps
 LRU_PULL_TAIL_DEPTH: Final = 5  # items.c lru_pull_tail: tries = 5
@@ -522,10 +527,10 @@ class Store:
         if clsid > self._largest_clsid:
             clsid = self._largest_clsid
         rel_exptime = self.time.realtime(exptime) if exptime else 0
-        if (mode is StoreMode.SET or mode is StoreMode.REPLACE) and not bits:
+        if (mode is _SET or mode is _REPLACE) and not bits:
             old = self._items.get(key)
             if old is not None and self._overwrite(old, data, flags, rel_exptime, clsid, size, now):
-                return StoreResult.STORED
+                return _STORED
         if not self._allocate(clsid, size, nkey, flags, nbytes, now):
             if mode is StoreMode.SET:
                 self._drop_stale(key, now)
