@@ -165,3 +165,21 @@ def test_consecutive_gets_fold_into_one_run() -> None:
     assert parser.commands() == [GetRun(keys=[b"f"])]  # a run of one
     assert parser.folded_gets == 0
     assert unfold([GetRun(keys=[b"f"])]) == [Get(keys=[b"f"])]
+
+
+@pytest.mark.parametrize(
+    "endings",
+    [
+        [b"\r\n"] * 4,  # cut at CRLF "get "
+        [b"\n"] * 4,
+        [b"\r\n", b"\r\n", b"\r\n", b"\n"],  # the last line only in LF
+        [b"\n", b"\r\n", b"\r\n", b"\r\n"],
+        [b"\r\n", b"\n", b"\r\n", b"\r\n"],
+    ],
+)
+def test_a_run_of_gets_has_its_keys_whatever_the_line_endings(endings: list[bytes]) -> None:
+    keys = [b"a", b"bget", b"get", b"d" * 250]  # keys that look like the separator's tail
+    data = b"".join(b"get " + key + end for key, end in zip(keys, endings, strict=True))
+    parser = TextParser()
+    parser.receive_data(data + b"version\r\n")
+    assert parser.commands()[0] == GetRun(keys=keys)
