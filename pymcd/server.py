@@ -543,13 +543,13 @@ class Server:
             _log_replies(conn.fd, parts)
         nparts = len(parts)
         if (
-            2 < nparts <= IOV_MAX
+            1 < nparts <= IOV_MAX
             # a value is among the first three parts of a reply that starts with a hit (its
             # reply form, or header and block) or with one other reply
             and (
                 len(parts[0]) >= SCATTER_MIN_PART
                 or len(parts[1]) >= SCATTER_MIN_PART
-                or len(parts[2]) >= SCATTER_MIN_PART
+                or (nparts > 2 and len(parts[2]) >= SCATTER_MIN_PART)
             )
             and (total := sum(map(len, parts))) >= SCATTER_MIN_PART * nparts
         ):
