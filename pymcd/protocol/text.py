@@ -259,7 +259,8 @@ class TextParser:
             and buf.startswith(b"get ")
             and buf.endswith(b"\r\n")
             and self.lines is None
-            and 0 < len(key := buf[4:-2]) <= KEY_MAX_LENGTH
+            and 6 < len(buf) <= 6 + KEY_MAX_LENGTH  # before slicing: a pipelined read is long
+            and (key := buf[4:-2])
             # int needles (space, LF, NUL): a bytes needle first fails as an int, and that
             # TypeError, made and dropped inside `in`, cost 230 ns per test (measured)
             and 32 not in key
