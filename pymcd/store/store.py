@@ -766,13 +766,16 @@ class Store:
         """``do_item_link``: a new cas unique, ``time = now``, into the index and the LRU head."""
         item = Item(key, data, flags, exptime, now, self._next_cas(), clsid, bits)
         self._items[key] = item
-        cls = self._classes[clsid]
+        self._enlist(item, self._classes[clsid], size)
+        return item
+
+    def _enlist(self, item: Item, cls: SlabClass, size: int) -> None:
+        """The LRU and byte counts of a link (:meth:`_link`, :meth:`_overwrite`)."""
         cls.link(item, size)
         cls.moves_to_cold += 1
         self._curr_bytes += size
         self._total_items += 1
-        self._python_bytes += PYTHON_ITEM_OVERHEAD + len(key) + len(data)
-        return item
+        self._python_bytes += PYTHON_ITEM_OVERHEAD + len(item.key) + len(item.data)
 
     def _replace(
         self,
@@ -818,12 +821,7 @@ class Store:
         cls.used_chunks += 1
         self._release_linked(old)
         old.renew(data, flags, exptime, now, self._next_cas(), clsid)
-        # the rest of _link
-        cls.link(old, size)
-        cls.moves_to_cold += 1
-        self._curr_bytes += size
-        self._total_items += 1
-        self._python_bytes += PYTHON_ITEM_OVERHEAD + len(old.key) + len(data)
+        self._enlist(old, cls, size)
         return True
 
     def _unlink(self, item: Item) -> None:
