@@ -73,13 +73,14 @@ MAX_GET_LINE = 16 * 1024 * 1024  # memcached grows multiget lines without bound;
 
 # Whole "get <key>" lines (the key: 1 to 250 bytes, no space, CR, LF or NUL; then CRLF or
 # LF), so a run of them is read in C. Rarer get lines take the general path.
-_GET_LINE = rb"get ([^ \r\n\x00]{1,%d})\r?\n" % KEY_MAX_LENGTH
+_PLAIN_KEY = rb"[^ \r\n\x00]{1,%d}" % KEY_MAX_LENGTH
+_GET_LINE = rb"get (%s)\r?\n" % _PLAIN_KEY
 _GET_RUN: Final = re.compile(rb"(?:%s)+" % _GET_LINE.replace(b"(", b"(?:", 1))
 _GET_KEYS: Final = re.compile(_GET_LINE)
 # A whole "set <key> <flags> <exptime> <bytes> [noreply]" line in its plain form: numbers of
-# 1 to 9 decimal digits (none of strtol's quirks), the key as in _GET_LINE.
+# 1 to 9 decimal digits (none of strtol's quirks), the key as in a get line.
 _PLAIN_SET: Final = re.compile(
-    rb"set ([^ \r\n\x00]{1,%d}) (\d{1,9}) (\d{1,9}) (\d{1,9})( noreply)?\r?\n" % KEY_MAX_LENGTH
+    rb"set (%s) (\d{1,9}) (\d{1,9}) (\d{1,9})( noreply)?\r?\n" % _PLAIN_KEY
 )
 _ERROR: Final = Reply(data=R.ERROR)
 _BAD_FORMAT: Final = Reply(data=R.BAD_FORMAT)
