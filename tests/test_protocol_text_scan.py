@@ -103,6 +103,38 @@ def test_storage_commands_match_next_command(data: bytes, cuts: list[int]) -> No
     assert _by_commands(reads, False) == _by_next_command(reads, False)
 
 
+GET_RUN_LINE = st.one_of(
+    *[st.builds(lambda k: b"get " + k + b"\r\n", KEY)] * 6,
+    st.builds(lambda k: b"get " + k + b"\n", KEY),
+    st.sampled_from([b"set k 0 0 1\r\nx\r\n", b"delete k\r\n", b"gets k\r\n", b"get\r\n"]),
+    st.sampled_from([b"set k 0 0 1\r\n\nset \r\n", b"get k\x00\r\n", b"get k k\r\n"]),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(GET_RUN_LINE, max_size=10).map(b"".join),
+    st.lists(st.integers(min_value=0, max_value=300), max_size=3),
+)
+def test_runs_of_gets_match_next_command(data: bytes, cuts: list[int]) -> None:
+    """Mostly CRLF get lines: the runs the hot loop cuts at their separators, and every way
+    such a run can fail to be one (odd keys, LF endings, a set or another command inside)."""
+    reads = _split(data, cuts)
+    assert _by_commands(reads, False) == _by_next_command(reads, False)
+
+
+def test_a_run_of_gets_longer_than_a_cut_is_read_whole() -> None:
+    keys = [b"k%05d" % i for i in range(12000)]  # 120 KB of get lines, then a set
+    data = b"".join(b"get " + key + b"\r\n" for key in keys) + b"set k 0 0 1\r\nx\r\n"
+    parser = TextParser()
+    parser.receive_data(data)
+    commands = parser.commands()
+    assert commands == [
+        GetRun(keys=keys),
+        Store(mode=StoreMode.SET, key=b"k", flags=0, exptime=0, data=b"x\r\n"),
+    ]
+
+
 def test_single_key_get_shortcut_edges() -> None:
     parser = TextParser()
     parser.receive_data(b"get k\r\nget " + b"k" * 251 + b"\r\nget  k\r\nget k \r\nget\r\n")

@@ -77,6 +77,11 @@ _PLAIN_KEY = rb"[^ \r\n\x00]{1,%d}" % KEY_MAX_LENGTH
 _GET_LINE = rb"get (%s)\r?\n" % _PLAIN_KEY
 _GET_RUN: Final = re.compile(rb"(?:%s)+" % _GET_LINE.replace(b"(", b"(?:", 1))
 _GET_KEYS: Final = re.compile(_GET_LINE)
+# The bytes a plain key cannot hold: one of each per whole "get <key>\r\n" line.
+_NOT_IN_PLAIN_KEYS: Final = b" \r\n\x00"
+# A run of get lines longer than this is read by _GET_RUN (it stops at the run's end, where
+# the cut by separators in _crlf_get_keys would first copy up to the end of the read).
+_SPLIT_RUN_MAX: Final = 64 * 1024
 # A whole "set <key> <flags> <exptime> <bytes> [noreply]" line in its plain form: numbers of
 # 1 to 9 decimal digits (none of strtol's quirks), the key as in a get line.
 _PLAIN_SET: Final = re.compile(
@@ -129,6 +134,27 @@ def _first_too_long(keys: list[bytes]) -> int:
     if not keys or max(map(len, keys)) <= KEY_MAX_LENGTH:
         return -1
     return next(i for i, key in enumerate(keys) if len(key) > KEY_MAX_LENGTH)
+
+
+def _crlf_get_keys(run: bytes) -> list[bytes] | None:
+    """The keys of ``run`` if it is whole ``get <key>\\r\\n`` lines with plain keys (what
+    :data:`_GET_RUN` matches, minus LF-only line ends), else None.
+
+    Half the cost of the regex (measured): cut at the separators; then, as each line holds one
+    space, CR and LF of its own, the keys hold none (nor a NUL) iff deleting those bytes from
+    the run removes exactly three per line.
+    """
+    keys = run[4:-2].split(b"\r\nget ")
+    nkeys = len(keys)
+    if (
+        not run.endswith(b"\r\n")
+        or len(run.translate(None, _NOT_IN_PLAIN_KEYS)) != len(run) - 3 * nkeys
+        or run.find(b"get \r\n") >= 0  # an empty key (find: `in` would first try an int)
+        # the keys' total length bounds the longest
+        or (len(run) - 6 * nkeys > KEY_MAX_LENGTH and max(map(len, keys)) > KEY_MAX_LENGTH)
+    ):
+        return None
+    return keys
 
 
 def _reply(data: bytes, noreply: bool) -> Reply:
@@ -282,6 +308,15 @@ class TextParser:
         nl = find(b"\n", self._search_from)
         while nl >= 0:
             if lines is None and buf.startswith(b"get ", pos):
+                # A pipeline's gets run to its next set line, or to the read's last line.
+                stop = find(b"\nset ", pos) + 1 or buf.rfind(b"\n") + 1
+                if stop - pos <= _SPLIT_RUN_MAX:
+                    keys = _crlf_get_keys(buf[pos:stop])
+                    if keys is not None:
+                        run += keys
+                        pos = stop
+                        nl = find(b"\n", pos)
+                        continue
                 gets = _GET_RUN.match(buf, pos)
                 if gets is not None:  # one or more plain gets, their keys found in C
                     end = gets.end()
