@@ -818,6 +818,28 @@ class Store:
         ):
             return False
         cls.cmd_set += 1
+        if life & CLSID_MASK == clsid:
+            # The usual overwrite, a value of the same class: the new item takes the old one's
+            # chunk and LRU place, so the counts change by the size difference and a bump to
+            # the head does unlink + link's work.
+            key = old.key
+            old_data = old.data
+            old_nbytes = (
+                len(old_data) if old.head is not None else len(old_data) - old_data.index(b"\n") - 1
+            )
+            old_size = (
+                self._item_base_size + len(key) + old_nbytes + (4 if old.stamp & CFLAGS else 0)
+            )
+            if old_size <= self._chunk_max:  # not a chunked item of the largest class
+                grown = size - old_size
+                cls.mem_requested += grown
+                self._curr_bytes += grown
+                self._python_bytes += len(data) - old_nbytes
+                cls.bump(old)
+                old.renew(data, flags, exptime, now, self._next_cas(), clsid)
+                cls.moves_to_cold += 1
+                self._total_items += 1
+                return True
         cls.used_chunks += 1
         self._release_linked(old)
         old.renew(data, flags, exptime, now, self._next_cas(), clsid)
