@@ -10,7 +10,8 @@ Invariants:
   someone else, e.g. a task finishing work that must await); :meth:`add` and :meth:`remove`
   move it. ``serve(conn)`` must not await; it may remove its own connection (to detach or
   close it) but no other. ``after_round()`` runs once every ready connection of a round was
-  served (the server sends the round's replies there).
+  served (the server's ``serve`` only reads; it runs the reads' commands and sends their
+  replies there), and may remove any connection.
 - The reactor suspends only between rounds (a checkpoint once ``max_events`` connections were
   served since the last one, or waiting for the poller's own fd when nothing is ready), so
   other trio tasks never see a round half done and may add or remove connections freely.

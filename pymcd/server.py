@@ -113,8 +113,8 @@ class Server:
         self._reactor_scope = trio.CancelScope()  # cancelled at shutdown
         self._handlers: trio.Nursery | None = None  # runs the slow paths
         self._batches: set[trio.CancelScope] = set()
+        self._reads: list[tuple[_Connection, bytes]] = []  # the reactor round's reads
         # The round's replies: (connection, reply parts, whether to close it once they are sent)
-        self._reads: list[tuple[_Connection, bytes]] = []  # of the reactor's round
         self._replies: list[tuple[_Connection, list[bytes], bool]] = []
         self._reqs_per_event = max(settings.reqs_per_event, 1)
         if clock is not None:

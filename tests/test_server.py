@@ -242,6 +242,36 @@ async def test_large_pipelined_reply_is_sent_in_parts(server: Server) -> None:
 # -- the reactor and the slow path ------------------------------------------------------------
 
 
+async def test_reads_of_one_round_that_close_detach_or_answer(server: Server) -> None:
+    """Requests that arrive together are read in one reactor round, then run: a client that
+    quits, one closed for a bad request and one whose pipeline exceeds -R leave the round, and
+    the others in it are answered all the same."""
+    socks = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(5)]
+    conns = [Conn(trio.SocketStream(trio.socket.from_stdlib_socket(sock))) for sock in socks]
+    for conn in conns:  # each attached to the reactor
+        await conn.send(b"version\r\n")
+        await conn.expect(b"VERSION 1.6.18\r\n")
+    requests = [
+        b"set a 0 0 1\r\nx\r\nget a\r\n",
+        b"quit\r\n",
+        b"version\r\n" * 50,
+        b"GET / HTTP/1.1\r\n",
+        b"get nope\r\nversion\r\n",
+    ]
+    for sock, request in zip(socks, requests, strict=True):
+        sock.send(request)  # no checkpoint in between: the server sees them all at once
+    await conns[0].expect(b"STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n")
+    assert await conns[1].closed()
+    await conns[2].expect(b"VERSION 1.6.18\r\n" * 50)
+    assert await conns[3].closed()
+    await conns[4].expect(b"END\r\nVERSION 1.6.18\r\n")
+    for conn in (conns[0], conns[2], conns[4]):  # and served again afterwards
+        await conn.send(b"get a\r\n")
+        await conn.expect(b"VALUE a 0 1\r\nx\r\nEND\r\n")
+    for conn in conns:
+        await conn.stream.aclose()
+
+
 async def _open_slow_reader(server: Server) -> Conn:
     """A client with a tiny receive buffer, so a big reply cannot be sent at once."""
     sock = trio.socket.socket()

@@ -308,10 +308,10 @@ class TextParser:
         nl = find(b"\n", self._search_from)
         while nl >= 0:
             if lines is None and buf.startswith(b"get ", pos):
-                # A pipeline's gets run to its next set line, or to the read's last line.
-                stop = find(b"\nset ", pos) + 1 or buf.rfind(b"\n") + 1
-                if stop - pos <= _SPLIT_RUN_MAX:
-                    keys = _crlf_get_keys(buf[pos:stop])
+                if find(b" ", pos + 4, nl) < 0:  # not a multi-get (cut, its line is copied twice)
+                    # A pipeline's gets run to its next set line, or to the read's last line.
+                    stop = find(b"\nset ", pos) + 1 or buf.rfind(b"\n") + 1
+                    keys = _crlf_get_keys(buf[pos:stop]) if stop - pos <= _SPLIT_RUN_MAX else None
                     if keys is not None:
                         run += keys
                         pos = stop
