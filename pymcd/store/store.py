@@ -311,6 +311,9 @@ class Store:
         oldest_live = self._oldest_live
         if oldest_live > now:
             oldest_live = 0  # a delayed flush, not in effect yet
+        # An active item that never expires has ACTIVE <= life <= LIFE_MASK: with no flush in
+        # effect and replies wanted, such a hit in reply form is the usual one, taken first.
+        usual_top = LIFE_MASK if replies and not oldest_live else -1
         lookup = self._items.get
         classes = self._classes
         append = out.append
@@ -319,11 +322,14 @@ class Store:
             item = lookup(key)
             if item is None:
                 misses += 1
+            elif ACTIVE <= (life := item.life) <= usual_top and item.head is None:
+                classes[life & CLSID_MASK].get_hits += 1
+                append(item.data)
             elif oldest_live and self._is_flushed(item, oldest_live):
                 self._unlink(item)
                 self._get_flushed += 1
                 misses += 1
-            elif (life := item.life) > LIFE_MASK and life >> EXPTIME_SHIFT <= now:
+            elif life > LIFE_MASK and life >> EXPTIME_SHIFT <= now:
                 self._unlink(item)
                 self._get_expired += 1
                 misses += 1
