@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pymcd.protocol import NEED_DATA, TextParser
-from pymcd.protocol.commands import Command, Get, GetRun, Store, unfold
+from pymcd.protocol import NEED_DATA, TextParser, text
+from pymcd.protocol.commands import Command, Get, GetRun, Store, Version, unfold
 from pymcd.results import StoreMode
 
 KEY = st.sampled_from([b"k", b"a b", b"k" * 250, b"k" * 251, b"k\0x", b"k\rx", b"k\r", b""])
@@ -133,6 +133,27 @@ def test_a_run_of_gets_longer_than_a_cut_is_read_whole() -> None:
         GetRun(keys=keys),
         Store(mode=StoreMode.SET, key=b"k", flags=0, exptime=0, data=b"x\r\n"),
     ]
+
+
+def test_a_failed_cut_of_a_get_run_is_not_retried_in_the_same_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each cut may scan far ahead (to the next set line or the read's end): after one fails,
+    the read's other get lines go to the regex, so a read of get lines between other commands
+    costs linear time, not a scan per line."""
+    cuts: list[bytes] = []
+    cut = text._crlf_get_keys
+
+    def counting(run: bytes) -> list[bytes] | None:
+        cuts.append(run)
+        return cut(run)
+
+    monkeypatch.setattr(text, "_crlf_get_keys", counting)
+    parser = TextParser()
+    parser.receive_data(b"get a\r\nversion\r\n" * 2000)
+    commands = parser.commands()
+    assert commands == [GetRun(keys=[b"a"]), Version()] * 2000
+    assert len(cuts) == 1
 
 
 def test_single_key_get_shortcut_edges() -> None:

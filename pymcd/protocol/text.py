@@ -79,8 +79,7 @@ _GET_RUN: Final = re.compile(rb"(?:%s)+" % _GET_LINE.replace(b"(", b"(?:", 1))
 _GET_KEYS: Final = re.compile(_GET_LINE)
 # The bytes a plain key cannot hold: one of each per whole "get <key>\r\n" line.
 _NOT_IN_PLAIN_KEYS: Final = b" \r\n\x00"
-# A run of get lines longer than this is read by _GET_RUN (it stops at the run's end, where
-# the cut by separators in _crlf_get_keys would first copy up to the end of the read).
+# The most a cut of a get run (_crlf_get_keys) looks at; a longer run is read by _GET_RUN.
 _SPLIT_RUN_MAX: Final = 64 * 1024
 # A whole "set <key> <flags> <exptime> <bytes> [noreply]" line in its plain form: numbers of
 # 1 to 9 decimal digits (none of strtol's quirks), the key as in a get line.
@@ -305,18 +304,24 @@ class TextParser:
         lines = self.lines
         pos = self._pos
         run: list[bytes] = []  # keys of the consecutive "get <key>" lines just read
+        # Until a cut of a get run fails in this read: then only the regex, which stops at the
+        # run's end (each failed cut may have scanned to _SPLIT_RUN_MAX, so once per read).
+        cut = True
         nl = find(b"\n", self._search_from)
         while nl >= 0:
             if lines is None and buf.startswith(b"get ", pos):
-                if find(b" ", pos + 4, nl) < 0:  # not a multi-get (cut, its line is copied twice)
-                    # A pipeline's gets run to its next set line, or to the read's last line.
-                    stop = find(b"\nset ", pos) + 1 or buf.rfind(b"\n") + 1
-                    keys = _crlf_get_keys(buf[pos:stop]) if stop - pos <= _SPLIT_RUN_MAX else None
+                # A pipeline's gets run to its next set line, or to the read's last line (not
+                # a multi-get's line: cut, it would be copied for nothing).
+                if cut and find(b" ", pos + 4, nl) < 0:
+                    limit = pos + _SPLIT_RUN_MAX
+                    stop = find(b"\nset ", pos, limit) + 1 or buf.rfind(b"\n", pos, limit) + 1
+                    keys = _crlf_get_keys(buf[pos:stop]) if stop > pos else None
                     if keys is not None:
                         run += keys
                         pos = stop
                         nl = find(b"\n", pos)
                         continue
+                    cut = False
                 gets = _GET_RUN.match(buf, pos)
                 if gets is not None:  # one or more plain gets, their keys found in C
                     end = gets.end()
