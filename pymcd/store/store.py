@@ -828,14 +828,7 @@ class Store:
             # The usual overwrite, a value of the same class: the new item takes the old one's
             # chunk and LRU place, so the counts change by the size difference and a bump to
             # the head does unlink + link's work.
-            key = old.key
-            old_data = old.data
-            old_nbytes = (
-                len(old_data) if old.head is not None else len(old_data) - old_data.index(b"\n") - 1
-            )
-            old_size = (
-                self._item_base_size + len(key) + old_nbytes + (4 if old.stamp & CFLAGS else 0)
-            )
+            old_nbytes, old_size = self._linked_sizes(old)
             if old_size <= self._chunk_max:  # not a chunked item of the largest class
                 grown = size - old_size
                 cls.mem_requested += grown
@@ -859,22 +852,26 @@ class Store:
 
     def _release_linked(self, item: Item) -> None:
         """:meth:`_unlink` but for the index: out of the LRU, its chunks back to their class."""
-        key = item.key
-        data = item.data
-        # value_length + 2, inline: every set that replaces an item comes here
-        nbytes = len(data) if item.head is not None else len(data) - data.index(b"\n") - 1
-        flags = item.stamp & CFLAGS  # non-zero flags are all the sizes below need to know
-        size = self._item_base_size + len(key) + nbytes + (4 if flags else 0)
+        nbytes, size = self._linked_sizes(item)
         cls = self._classes[item.life & CLSID_MASK]
         cls.unlink(item, size)
         self._curr_bytes -= size
-        self._python_bytes -= PYTHON_ITEM_OVERHEAD + len(key) + nbytes
+        self._python_bytes -= PYTHON_ITEM_OVERHEAD + len(item.key) + nbytes
         if size <= self._chunk_max:
             cls.used_chunks -= 1
         else:
             classes = self._classes
-            for chunk_clsid in self._geometry.chunk_classes(len(key), flags, len(data)):
+            flags = item.stamp & CFLAGS  # non-zero flags are all the sizes need to know
+            for chunk_clsid in self._geometry.chunk_classes(len(item.key), flags, nbytes):
                 classes[chunk_clsid].used_chunks -= 1
+
+    def _linked_sizes(self, item: Item) -> tuple[int, int]:
+        """A linked item's ``value_length + 2`` and ``ITEM_ntotal``, as it was linked with them
+        (:meth:`_release_linked`, :meth:`_overwrite`: every set that replaces an item)."""
+        data = item.data
+        nbytes = len(data) if item.head is not None else len(data) - data.index(b"\n") - 1
+        flags = item.stamp & CFLAGS  # non-zero flags are all the sizes need to know
+        return nbytes, self._item_base_size + len(item.key) + nbytes + (4 if flags else 0)
 
     def _update(self, item: Item, now: int) -> None:
         """``do_item_update``: bump to the LRU head at most once per ITEM_UPDATE_INTERVAL."""
