@@ -144,9 +144,9 @@ def test_a_failed_cut_of_a_get_run_is_not_retried_in_the_same_read(
     cuts: list[bytes] = []
     cut = text._crlf_get_keys
 
-    def counting(run: bytes) -> list[bytes] | None:
-        cuts.append(run)
-        return cut(run)
+    def counting(buf: bytes, start: int, stop: int) -> list[bytes] | None:
+        cuts.append(buf[start:stop])
+        return cut(buf, start, stop)
 
     monkeypatch.setattr(text, "_crlf_get_keys", counting)
     parser = TextParser()

@@ -135,22 +135,25 @@ def _first_too_long(keys: list[bytes]) -> int:
     return next(i for i, key in enumerate(keys) if len(key) > KEY_MAX_LENGTH)
 
 
-def _crlf_get_keys(run: bytes) -> list[bytes] | None:
-    """The keys of ``run`` if it is whole ``get <key>\\r\\n`` lines with plain keys (what
-    :data:`_GET_RUN` matches, minus LF-only line ends), else None.
+def _crlf_get_keys(buf: bytes, start: int, stop: int) -> list[bytes] | None:
+    """The keys of ``buf[start:stop]``, which starts with ``get `` and ends in LF, if it is
+    whole ``get <key>\\r\\n`` lines with plain keys (what :data:`_GET_RUN` matches, minus LF-only
+    line ends), else None.
 
-    Half the cost of the regex (measured): cut at the separators; then, as each line holds one
-    space, CR and LF of its own, the keys hold none (nor a NUL) iff deleting those bytes from
-    the run removes exactly three per line.
+    Half the cost of the regex (measured): cut the span of the keys at the separators; then,
+    as each separator holds one space, CR and LF, the keys hold none (nor a NUL) iff deleting
+    those bytes from the span removes exactly three per separator.
     """
-    keys = run[4:-2].split(b"\r\nget ")
-    nkeys = len(keys)
+    if buf[stop - 2] != 13:  # the last line ends in LF alone
+        return None
+    span = buf[start + 4 : stop - 2]
+    keys = span.split(b"\r\nget ")
+    separators = len(keys) - 1
     if (
-        not run.endswith(b"\r\n")
-        or len(run.translate(None, _NOT_IN_PLAIN_KEYS)) != len(run) - 3 * nkeys
-        or run.find(b"get \r\n") >= 0  # an empty key (find: `in` would first try an int)
+        len(span.translate(None, _NOT_IN_PLAIN_KEYS)) != len(span) - 3 * separators
+        or not all(keys)  # an empty key
         # the keys' total length bounds the longest
-        or (len(run) - 6 * nkeys > KEY_MAX_LENGTH and max(map(len, keys)) > KEY_MAX_LENGTH)
+        or (len(span) - 6 * separators > KEY_MAX_LENGTH and max(map(len, keys)) > KEY_MAX_LENGTH)
     ):
         return None
     return keys
@@ -315,7 +318,7 @@ class TextParser:
                 if cut and find(b" ", pos + 4, nl) < 0:
                     limit = pos + _SPLIT_RUN_MAX
                     stop = find(b"\nset ", pos, limit) + 1 or buf.rfind(b"\n", pos, limit) + 1
-                    keys = _crlf_get_keys(buf[pos:stop]) if stop > pos else None
+                    keys = _crlf_get_keys(buf, pos, stop) if stop > pos else None
                     if keys is not None:
                         run += keys
                         pos = stop
