@@ -31,6 +31,7 @@ from pymcd.stats import (
     sizes_stats,
 )
 from pymcd.store import Item, Store
+from pymcd.store.item import REPLY_FORM_MAX, reply_header
 
 MAX_VERBOSITY_LEVEL = 2
 MAX_NUMBER_OF_SLAB_CLASSES = 64
@@ -48,11 +49,6 @@ _STORE_REPLIES = {
 
 _STORED: Final = StoreResult.STORED  # read per set: a module constant is the faster read
 
-# Values up to this size (data block included) take their reply form on their first get: one
-# copy of the value then saves an object and a buffer on every later hit. A larger value's
-# send costs far more than either, so it keeps its plain form and a header made per hit.
-REPLY_FORM_MAX = 8192 + 2
-
 
 def _first_hit(item: Item, out: list[bytes]) -> None:
     """A get hit on an item not in reply form (``item.head`` is its flags): its reply parts,
@@ -61,7 +57,7 @@ def _first_hit(item: Item, out: list[bytes]) -> None:
     flags = item.head
     assert flags is not None
     data = item.data
-    header = b"VALUE %b %d %d\r\n" % (item.key, flags, len(data) - 2)
+    header = reply_header(item.key, flags, len(data))
     if len(data) <= REPLY_FORM_MAX:
         out.append(item.take_reply_form(header))
     else:

@@ -8,8 +8,17 @@ import sys
 import pytest
 
 from pymcd.clock import ManualClock, ServerTime
-from pymcd.dispatch import REPLY_FORM_MAX, _first_hit
-from pymcd.store.item import ACTIVE, CFLAGS, FETCHED, KEY_BINARY, STALE, TOKEN_SENT, Item
+from pymcd.dispatch import _first_hit
+from pymcd.store.item import (
+    ACTIVE,
+    CFLAGS,
+    FETCHED,
+    KEY_BINARY,
+    REPLY_FORM_MAX,
+    STALE,
+    TOKEN_SENT,
+    Item,
+)
 
 BIG_CAS = 2**64 - 1
 

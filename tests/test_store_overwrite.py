@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from pymcd.clock import ManualClock, ServerTime
 from pymcd.config import Settings
 from pymcd.store import Store, StoreMode
+from pymcd.store.item import REPLY_FORM_MAX, reply_header
 
 KEYS = [b"a", b"b", b"c", b"d", b"e", b"k" * 200]
 SIZES = [0, 1, 30, 100, 600, 5000, 70_000, 600_000]  # across classes; the last is chunked
@@ -26,6 +27,7 @@ OPS = st.lists(
         STORES,
         STORES,
         st.tuples(st.just("get"), st.sampled_from(KEYS)),
+        st.tuples(st.just("reply_form"), st.sampled_from(KEYS)),
         st.tuples(st.just("delete"), st.sampled_from(KEYS)),
         st.tuples(st.just("advance"), st.sampled_from([1, 3, 61])),
         st.tuples(st.just("flush_all"), st.sampled_from([0, 2])),
@@ -53,6 +55,11 @@ class _Run:
         if kind == "get":
             item = store.get(op[1])  # type: ignore[arg-type]
             return None if item is None else (item.block, item.flags, item.cas)
+        if kind == "reply_form":  # what a classic get's first hit does (pymcd.dispatch)
+            item = store.peek(op[1])  # type: ignore[arg-type]
+            if item is not None and item.head is not None and len(item.data) <= REPLY_FORM_MAX:
+                item.take_reply_form(reply_header(item.key, item.head, len(item.data)))
+            return None
         if kind == "delete":
             return store.delete(op[1])  # type: ignore[arg-type]
         if kind == "advance":
@@ -90,3 +97,35 @@ def test_a_set_over_a_live_item_takes_the_in_place_path() -> None:
     item = run.store.peek(b"a")
     run.apply(("store", StoreMode.SET, b"a", 30, 5, 0))
     assert run.store.peek(b"a") is item and item is not None and item.flags == 5
+
+
+def test_a_set_over_an_item_in_reply_form_gives_the_new_value_its_reply_form() -> None:
+    """Read before, likely read again: the new item starts in the reply form its next get
+    would give it, so the hit takes get_each's usual path."""
+    run = _Run(in_place=True)
+    run.apply(("store", StoreMode.SET, b"a", 30, 0, 0))
+    run.apply(("reply_form", b"a"))
+    item = run.store.peek(b"a")
+    run.apply(("store", StoreMode.SET, b"a", 31, 5, 0))
+    assert run.store.peek(b"a") is item and item is not None and item.in_reply_form
+    block = bytes([65 + 31 % 26]) * 31 + b"\r\n"
+    assert item.data == b"VALUE a 5 31\r\n" + block
+    assert (item.block, item.flags) == (block, 5)
+    run.apply(("store", StoreMode.SET, b"b", 30, 0, 0))  # never read: stays plain
+    run.apply(("store", StoreMode.SET, b"b", 31, 0, 0))
+    assert not run.store.peek(b"b").in_reply_form  # type: ignore[union-attr]
+
+
+def test_a_value_too_large_for_the_reply_form_keeps_the_plain_form() -> None:
+    run = _Run(in_place=True)
+    small, large = REPLY_FORM_MAX - 2 - 100, REPLY_FORM_MAX - 2 + 100
+    run.apply(("store", StoreMode.SET, b"a", large, 0, 0))
+    clsid = run.store.peek(b"a").clsid  # type: ignore[union-attr]
+    run.apply(("store", StoreMode.SET, b"a", small, 0, 0))
+    item = run.store.peek(b"a")
+    assert item is not None and item.clsid == clsid  # one class: the in-place path
+    run.apply(("reply_form", b"a"))
+    assert item.in_reply_form
+    run.apply(("store", StoreMode.SET, b"a", large, 0, 0))
+    assert run.store.peek(b"a") is item and not item.in_reply_form
+    assert item.block == bytes([65 + large % 26]) * large + b"\r\n"

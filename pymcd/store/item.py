@@ -40,6 +40,16 @@ LIFE_MASK = (1 << EXPTIME_SHIFT) - 1
 CAS_SHIFT = 12
 STAMP_MASK = (1 << CAS_SHIFT) - 1
 
+# Values up to this size (data block included) take their reply form (module comment): one
+# copy of the value then saves an object and a buffer on every later hit. A larger value's
+# send costs far more than either, so it keeps its plain form and a header made per hit.
+REPLY_FORM_MAX = 8192 + 2
+
+
+def reply_header(key: bytes, flags: int, block_length: int) -> bytes:
+    """The reply form's first line, for a data block (value and CRLF) of ``block_length``."""
+    return b"VALUE %b %d %d\r\n" % (key, flags, block_length - 2)
+
 
 class Item:
     """A linked (or just unlinked) cache entry; see the module comment for the field rules.
