@@ -2,6 +2,7 @@
 
 Usage: python scripts/bench.py [--quick] [--rounds N] [--seconds S] [--workloads rr-32,mget-4k]
                                [--servers pymcd,memcached-t1,memcached-t4] [--no-memory]
+                               [--no-fixture]
 
 Starts pymcd (``python -m pymcd``), ``memcached -t 1`` and ``memcached -t 4`` (the default, for
 reference) on free ports with ``-m 1024``, preloads every key, then for each round runs every
@@ -15,7 +16,8 @@ for ``pipe``), server CPU per op (utime+stime of all its threads over the window
 the loadgen's own CPU share (so a saturated client shows). An op is one command: for ``mget``
 one ``get`` of 100 keys. Then memory: RSS growth per item after 100,000 sets of 100 B over the
 empty server, and pymcd's RSS after filling ``-m 64`` to steady eviction
-(``scripts/memory_fill.py``). Last comes a markdown table for the README, as ratios to
+(``scripts/memory_fill.py``), and the pytest fixture server's start-up and reset times
+(``scripts/bench_fixture.py``). Last come markdown tables for the README, as ratios to
 memcached ``-t 1``.
 
 Not a test: a measurement. Linux only (reads /proc).
@@ -347,6 +349,31 @@ def eviction_fill(kinds: Sequence[str]) -> dict[str, dict[str, float]]:
     return {kind: fill(kind, 100) for kind in kinds}
 
 
+def _bench_fixture() -> Any:
+    """scripts/bench_fixture.py: the testing layer's start-up and reset times."""
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        import bench_fixture
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    return bench_fixture
+
+
+def fixture_times(runs: int) -> dict[str, dict[str, Any]]:
+    """Median and p90 in ms, the name and target of each figure of scripts/bench_fixture.py."""
+    module = _bench_fixture()
+    out = {}
+    for key, samples in module.measure(runs).items():
+        name, target_ms = module.FIGURES[key]
+        out[key] = {
+            "name": name,
+            "target_ms": target_ms,
+            "median_ms": statistics.median(samples) * 1000,
+            "p90_ms": statistics.quantiles(samples, n=10)[-1] * 1000,
+        }
+    return out
+
+
 # ---- report ------------------------------------------------------------------------------
 
 
@@ -400,6 +427,7 @@ def report(
     kinds: Sequence[str],
     args: argparse.Namespace,
     memory: dict[str, Any],
+    fixture: dict[str, dict[str, Any]],
 ) -> None:
     print()
     hdr = (
@@ -450,6 +478,15 @@ def report(
                 f"{r['bytes_per_item']:.0f} B/item"
             )
 
+    if fixture:
+        print("\nfixture (pymcd.testing: an in-process server, as the pytest fixtures use it):")
+        for f in fixture.values():
+            target = "" if f["target_ms"] is None else f"   target {f['target_ms']:g} ms"
+            print(
+                f"  {f['name']:38} median {f['median_ms']:7.3f} ms   p90 {f['p90_ms']:7.3f} ms"
+                + target
+            )
+
     # the paste-ready table
     date = datetime.date.today().isoformat()
     print("\n<!-- scripts/bench.py output: paste into README -->")
@@ -497,6 +534,12 @@ def report(
                 f"| RSS growth, `-m 64` filled to eviction | {pf['rss_growth_mb']:.0f} MB "
                 f"({pf['ratio_to_limit']:.2f}x limit) | {mtxt} | {ratio} |"
             )
+    if fixture:
+        print("\n| fixture server (`pymcd.testing`) | median | p90 | target |")
+        print("|---|---:|---:|---:|")
+        for f in fixture.values():
+            target = "-" if f["target_ms"] is None else f"≤ {f['target_ms']:g} ms"
+            print(f"| {f['name']} | {f['median_ms']:.2f} ms | {f['p90_ms']:.2f} ms | {target} |")
     if throughput_ratios:
         geo = math.exp(sum(math.log(r) for r in throughput_ratios) / len(throughput_ratios))
         print(
@@ -527,6 +570,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma list")
     parser.add_argument("--client-threads", type=int, default=1, help="loadgen threads")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory figures")
+    parser.add_argument(
+        "--no-fixture", action="store_true", help="skip the fixture start-up and reset times"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write every sample as JSON")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (2 if args.quick else 5)
@@ -572,11 +618,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoadgenError as exc:
         print(f"\nFAIL: {exc}", file=sys.stderr)
         return 2
-    report(samples, workloads, kinds, args, memory)
+    fixture = {} if args.no_fixture else fixture_times(50 if args.quick else 200)
+    report(samples, workloads, kinds, args, memory, fixture)
     print(f"\n(total {time.monotonic() - started_at:.0f} s)")
     if args.json:
         dump = {f"{w}/{k}": dataclasses.asdict(s) for (w, k), s in samples.items()}
-        Path(args.json).write_text(json.dumps({"samples": dump, "memory": memory}, indent=1))
+        Path(args.json).write_text(
+            json.dumps({"samples": dump, "memory": memory, "fixture": fixture}, indent=1)
+        )
     return 0
 
 

@@ -50,6 +50,22 @@ def bench_reset(runs: int) -> tuple[list[float], list[float]]:
     return with_client, idle
 
 
+# What each figure is, and its target in ms (None: no target), in report order.
+FIGURES: dict[str, tuple[str, float | None]] = {
+    "start": ("start-up (bound, accepting)", 50),
+    "stop": ("stop (thread joined)", None),
+    "reset": ("reset (10 items, 1 open connection)", 1),
+    "reset_idle": ("reset (idle server)", 1),
+}
+
+
+def measure(runs: int) -> dict[str, list[float]]:
+    """Seconds per run of each figure in :data:`FIGURES`."""
+    starts, stops = bench_start(runs)
+    with_client, idle = bench_reset(runs)
+    return {"start": starts, "stop": stops, "reset": with_client, "reset_idle": idle}
+
+
 def show(name: str, samples: list[float], target_ms: float | None = None) -> None:
     med = statistics.median(samples) * 1000
     p90 = statistics.quantiles(samples, n=10)[-1] * 1000
@@ -60,13 +76,9 @@ def show(name: str, samples: list[float], target_ms: float | None = None) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=200)
-    runs = parser.parse_args().runs
-    starts, stops = bench_start(runs)
-    show("start-up (bound, accepting)", starts, 50)
-    show("stop (thread joined)", stops)
-    with_client, idle = bench_reset(runs)
-    show("reset (10 items, 1 open connection)", with_client, 1)
-    show("reset (idle server)", idle, 1)
+    samples = measure(parser.parse_args().runs)
+    for key, (name, target_ms) in FIGURES.items():
+        show(name, samples[key], target_ms)
 
 
 if __name__ == "__main__":

@@ -75,3 +75,11 @@ def test_paired_ratios_are_taken_within_each_round(bench: ModuleType) -> None:
     assert ratios == [2.0, 3.0, 0.5]
     assert bench.fmt_paired(ratios) == "2.00x (0.50-3.00)"
     assert bench.fmt_paired([]) == "-"
+
+
+def test_fixture_times_measure_the_testing_layer(bench: ModuleType) -> None:
+    times = bench.fixture_times(runs=3)
+    assert list(times) == ["start", "stop", "reset", "reset_idle"]
+    for figure in times.values():
+        assert 0 < figure["median_ms"] <= figure["p90_ms"] < 5000
+    assert times["start"]["target_ms"] == 50 and times["reset"]["target_ms"] == 1
