@@ -2,11 +2,12 @@
 
 Invariants:
 - ``data`` holds the *data block*: the value and its trailing ``b"\\r\\n"``, exactly as memcached
-  stores it. Once a get has given the item its *reply form* (``head is None``), ``data`` is the
-  whole get reply for it, ``VALUE <key> <flags> <bytes>\\r\\n`` and then the data block, so a
-  hit appends one object: a multi-get of large values touches one object per hit fewer and
-  hands the kernel half the buffers. The header line holds no ``\\n`` (classic keys cannot), so
-  it ends at the first one. :attr:`block` and :attr:`value_length` work in both forms.
+  stores it. Once a get has given the item its *reply form* (``head is None``; an in-place
+  set over such an item keeps it, :meth:`Store._overwrite`), ``data`` is the whole get reply,
+  ``VALUE <key> <flags> <bytes>\\r\\n`` and then the data block, so a hit appends one object:
+  a multi-get of large values touches one object per hit fewer and hands the kernel half the
+  buffers. The header line holds no ``\\n`` (classic keys cannot), so it ends at the first one.
+  :attr:`block` and :attr:`value_length` work in both forms.
 - ``exptime`` and ``time`` are memcached relative times (seconds since ``process_started``);
   ``exptime == 0`` means never. ``time`` is when the item was linked or last bumped in its LRU.
 - ``cas`` is the unique given when the item was linked (or rewritten in place by incr/decr);
