@@ -173,13 +173,18 @@ class Dispatcher:
         }
         self._handlers.update(MetaHandlers(store, self.counters).handlers())
 
-    def execute(self, commands: Iterable[C.Command], session: Session) -> list[bytes]:
+    def execute(
+        self, commands: Iterable[C.Command], session: Session, time_updated: bool = False
+    ) -> list[bytes]:
         """Run a batch (one read's complete commands); returns the reply parts in order.
 
-        Stops early when a command closes the connection: after ``quit`` the parts so far are
-        still to be sent; after a ``Close`` (or an allowed ``shutdown``) they are dropped.
+        The store's time is updated first, unless the caller just did (``time_updated``: the
+        server does once per round of reads). Stops early when a command closes the
+        connection: after ``quit`` the parts so far are still to be sent; after a ``Close`` (or
+        an allowed ``shutdown``) they are dropped.
         """
-        session.last_cmd_time = self.store.time.update()
+        time = self.store.time
+        session.last_cmd_time = time.current_time if time_updated else time.update()
         session.fresh = False
         session.flushed = 0
         if session.pins:

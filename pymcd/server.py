@@ -368,6 +368,8 @@ class Server:
         reads = self._reads
         if reads:
             self._reads = []
+            assert self.time is not None
+            self.time.update()  # once a round, not per read: memcached's clock ticks each second
             for conn, data in reads:
                 self._handle(conn, data)
         self._send_replies()
@@ -397,7 +399,7 @@ class Server:
             if requests > self._reqs_per_event:
                 self._detach(conn, commands, b"", eof=not data)
                 return
-            out = dispatcher.execute(commands, session)
+            out = dispatcher.execute(commands, session, time_updated=True)
             # On a close the dispatcher has already dropped what memcached drops.
             if out:
                 close = not data or session.closing or session.close_after_write

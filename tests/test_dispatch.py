@@ -735,3 +735,17 @@ def test_watch_session_ignores_input(h: Harness) -> None:
     assert h.run(b"watch fetchers\r\n") == b"OK\r\n"
     assert h.session.watching
     assert h.run(b"version\r\n") == b""
+
+
+def test_a_batch_reads_the_clock_unless_its_caller_just_did(h: Harness) -> None:
+    """The server updates the store's time once per round of reads and says so: a batch then
+    takes the time as it is, where one run on its own reads the clock first."""
+    parser = TextParser()
+    start = h.time.current_time
+    h.advance(5)
+    parser.receive_data(b"version\r\n")
+    h.dispatcher.execute(parser.commands(), h.session, time_updated=True)
+    assert h.time.current_time == h.session.last_cmd_time == start
+    parser.receive_data(b"version\r\n")
+    h.dispatcher.execute(parser.commands(), h.session)
+    assert h.time.current_time == h.session.last_cmd_time == start + 5
