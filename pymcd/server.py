@@ -385,6 +385,8 @@ class Server:
         assert dispatcher is not None
         if self.hooks is None and dispatcher.verbosity < VERBOSE_COMMANDS:
             parser = conn.parser
+            if parser.lines is not None:  # kept for -vv's log, which is off again
+                parser.lines = None
             parser.receive_data(data)
             commands = parser.commands()
             requests = len(commands) + parser.folded_gets

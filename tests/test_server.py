@@ -470,3 +470,22 @@ def test_verbose_reply_lines_name_each_key_sent(caplog: pytest.LogCaptureFixture
         ">5 END",
         ">5 STORED",
     ]
+
+
+async def test_lines_logged_at_vv_stop_being_kept_once_verbosity_drops(server: Server) -> None:
+    """At -vv the parser keeps each command line for the log; after ``verbosity 0`` it must
+    keep none (they were never cleared again: a leak, and the parser's fast paths off)."""
+    conn = await Conn.open(server)
+    await conn.send(b"verbosity 2\r\n")
+    await conn.expect(b"OK\r\n")
+    await conn.send(b"get a\r\n")
+    await conn.expect(b"END\r\n")
+    await conn.send(b"verbosity 0\r\n")
+    await conn.expect(b"OK\r\n")
+    for _ in range(3):
+        await conn.send(b"get a\r\nget b\r\n")
+        await conn.expect(b"END\r\nEND\r\n")
+    assert server._reactor is not None
+    (served,) = server._reactor.connections()
+    assert not served.parser.lines
+    await conn.stream.aclose()
