@@ -183,14 +183,8 @@ class Dispatcher:
         connection: after ``quit`` the parts so far are still to be sent; after a ``Close`` (or
         an allowed ``shutdown``) they are dropped.
         """
-        time = self.store.time
-        session.last_cmd_time = time.current_time if time_updated else time.update()
-        session.fresh = False
-        session.flushed = 0
-        if session.pins:
-            session.pins.clear()
         out: list[bytes] = []
-        if session.watching:
+        if not self._begin_batch(session, time_updated):
             return out
         handlers = self._handlers
         for command in commands:
@@ -201,6 +195,29 @@ class Dispatcher:
                 del out[session.flushed :]
                 break
         return out
+
+    def get_one(self, key: bytes, session: Session, time_updated: bool = False) -> list[bytes]:
+        """``execute([GetRun([key])], ...)``, a read that is one plain ``get <key>`` (the
+        request/response hot path), without the command objects and the dispatch."""
+        out: list[bytes] = []
+        if not self._begin_batch(session, time_updated):
+            return out
+        if self.detail.enabled:
+            self._get_run(C.GetRun([key]), out, session)
+        else:
+            self._get_one(key, out, session)
+        return out
+
+    def _begin_batch(self, session: Session, time_updated: bool) -> bool:
+        """What every read does before its commands; False when the session watches logs
+        (``watch``), which leaves its commands unanswered."""
+        time = self.store.time
+        session.last_cmd_time = time.current_time if time_updated else time.update()
+        session.fresh = False
+        session.flushed = 0
+        if session.pins:
+            session.pins.clear()
+        return not session.watching
 
     # -- retrieval -----------------------------------------------------------------------
 
@@ -227,20 +244,26 @@ class Dispatcher:
                 self._get(get, out, session)
             return
         keys = command.keys
+        if len(keys) == 1:
+            self._get_one(keys[0], out, session)
+            return
         counters = self.counters
         counters.cmd_get += len(keys)
-        if len(keys) == 1:  # a lone "get <key>", the most common request
-            item = self.store.get(keys[0])
-            if item is None:
-                counters.get_misses += 1
-            elif item.head is None:  # _hit, inline
-                out.append(item.data)
-            else:
-                _first_hit(item, out)
-            out.append(R.END)
-            session.flushed = len(out)
-            return
         counters.get_misses += self.store.get_each(keys, out, _first_hit, end=R.END)
+        session.flushed = len(out)
+
+    def _get_one(self, key: bytes, out: list[bytes], session: Session) -> None:
+        """A lone plain ``get <key>``, the most common request (no detail stats to record)."""
+        counters = self.counters
+        counters.cmd_get += 1
+        item = self.store.get(key)
+        if item is None:
+            counters.get_misses += 1
+        elif item.head is None:  # _hit, inline
+            out.append(item.data)
+        else:
+            _first_hit(item, out)
+        out.append(R.END)
         session.flushed = len(out)
 
     def _get_and_touch(self, command: C.GetAndTouch, out: list[bytes], session: Session) -> None:

@@ -387,6 +387,12 @@ class Server:
             parser = conn.parser
             if parser.lines is not None:  # kept for -vv's log, which is off again
                 parser.lines = None
+            key = parser.single_get(data)
+            if key is not None:  # the read is one plain get: the request/response hot path
+                out = dispatcher.get_one(key, conn.session, time_updated=True)
+                if out:  # else a watcher's
+                    self._replies.append((conn, out, False))
+                return
             parser.receive_data(data)
             commands = parser.commands()
             requests = len(commands) + parser.folded_gets

@@ -13,6 +13,7 @@ import pytest
 from pymcd.clock import ManualClock, ServerTime
 from pymcd.config import Settings
 from pymcd.dispatch import Dispatcher, Session
+from pymcd.protocol.commands import GetRun
 from pymcd.protocol.text import TextParser
 from pymcd.store import Store
 
@@ -749,3 +750,33 @@ def test_a_batch_reads_the_clock_unless_its_caller_just_did(h: Harness) -> None:
     parser.receive_data(b"version\r\n")
     h.dispatcher.execute(parser.commands(), h.session)
     assert h.time.current_time == h.session.last_cmd_time == start + 5
+
+
+@pytest.mark.parametrize("detail", [False, True])
+@pytest.mark.parametrize("key", [b"p:here", b"p:gone", b"plain"])
+def test_get_one_is_a_batch_of_one_get_run(detail: bool, key: bytes) -> None:
+    """The server's shortcut for a read that is one plain get: the replies, counters, detail
+    stats and session state of ``execute([GetRun([key])])``."""
+    results = []
+    for shortcut in (False, True):
+        h = Harness()
+        h.run(b"set p:here 5 0 1\r\nx\r\nset plain 0 0 2\r\nyz\r\nget plain\r\n")
+        if detail:
+            h.run(b"stats detail on\r\n")
+        h.session.flushed = 99
+        if shortcut:
+            out = h.dispatcher.get_one(key, h.session)
+        else:
+            out = h.dispatcher.execute([GetRun(keys=[key])], h.session)
+        dump = h.run(b"stats detail dump\r\n")
+        session = (h.session.flushed, h.session.fresh, h.session.last_cmd_time)
+        results.append((b"".join(out), h.counters(), dump, session))
+    assert results[0] == results[1]
+    counted = detail and b":" in key  # a key without the delimiter has no prefix to count
+    assert results[1][0].endswith(b"END\r\n") and (results[1][2] != b"END\r\n") == counted
+
+
+def test_get_one_answers_nothing_to_a_watcher(h: Harness) -> None:
+    h.session.watching = True
+    assert h.dispatcher.get_one(b"k", h.session) == []
+    assert h.counters()["cmd_get"] == 0

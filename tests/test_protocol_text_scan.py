@@ -169,6 +169,57 @@ def test_single_key_get_shortcut_edges() -> None:
     assert len(commands) == 5  # "get" alone: ERROR
 
 
+ONE_LINE_READS = [
+    b"get k\r\n",
+    b"get " + b"k" * 250 + b"\r\n",
+    b"get " + b"k" * 251 + b"\r\n",
+    b"get \r\n",
+    b"get k\rx\r\n",
+    b"get k\r\r\n",
+    b"get k\0x\r\n",
+    b"get k\n",
+    b"get k x\r\n",
+    b"get k\r\nget j\r\n",
+    b"get k\nx\r\n",
+    b"gets k\r\n",
+]
+
+
+@pytest.mark.parametrize("read", ONE_LINE_READS)
+@pytest.mark.parametrize(
+    "before", [b"", b"get a\r\n", b"get a\r\nge", b"set k 0 0 3\r\nab", b"quit\r\n", b"x" * 3000]
+)
+def test_single_get_takes_a_read_exactly_when_commands_would_give_one_get(
+    read: bytes, before: bytes
+) -> None:
+    """The server's shortcut for a read that is one plain get: the key when receive_data and
+    commands would give ``[GetRun([key])]``, else None with the parser untouched."""
+    reference, parser = TextParser(), TextParser()
+    for p in (reference, parser):
+        p.receive_data(before)
+    assert parser.commands() == reference.commands()
+    reference.receive_data(read)
+    expected = reference.commands()
+    key = parser.single_get(read)
+    if key is None:
+        parser.receive_data(read)
+        assert parser.commands() == expected
+    else:
+        assert expected == [GetRun(keys=[key])] and parser.folded_gets == 0
+    for p in (reference, parser):  # and both go on alike
+        p.receive_data(b"get z\r\n")
+    assert parser.commands() == reference.commands()
+    assert parser.buffered == reference.buffered
+
+
+def test_single_get_takes_the_plain_one_line_gets() -> None:
+    assert TextParser().single_get(b"get k\r\n") == b"k"
+    assert TextParser().single_get(b"get k\r\r\n") == b"k\r"  # memcached splits at spaces
+    logged = TextParser()
+    logged.lines = []
+    assert logged.single_get(b"get k\r\n") is None  # -vv logs each line: the general path
+
+
 @pytest.mark.parametrize(
     "read",
     [
