@@ -12,6 +12,13 @@ on the command line (see README.md in this directory):
     port. Every expected byte in this directory was recorded from it; a test that fails against
     memcached is a wrong test. A missing binary skips the run (fails it when ``CI=true``).
 
+``--target pymcd-daemon``
+    pymcd as deployed: ``python -m pymcd --debugtime`` as a child process, given the same
+    memcached flags, its clock moved by ``debugtime n``. The in-process target runs with the
+    testing layer's hooks, which take the server's general path; this one takes its hot paths
+    (the parser's shortcuts, the single-get path), so both must pass. ``target_only("pymcd")``
+    covers it too.
+
 ``--target HOST:PORT``
     A server that is already running (your own implementation, a remote memcached). Tests that
     need a server started with particular flags skip, saying so; expiry waits real seconds.
@@ -63,6 +70,7 @@ import pwd
 import re
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -70,6 +78,18 @@ from typing import Any
 import pytest
 
 MEMCACHED_BIN = "/usr/bin/memcached"
+PROCESS_KINDS = ("memcached", "pymcd-daemon")  # targets run as a child process per server
+
+
+def server_command(kind: str) -> tuple[list[str], dict[str, Any]]:
+    """The command line (before its flags) and ``Popen`` options of a server of ``kind``."""
+    root = os.geteuid() == 0
+    if kind == "pymcd-daemon":  # as root it needs -u, as memcached does
+        return [sys.executable, "-m", "pymcd", "--debugtime", *(["-u", "root"] if root else [])], {}
+    # memcached refuses to run as root; see the module docstring
+    return [MEMCACHED_BIN], {"user": pwd.getpwnam("nobody").pw_uid} if root else {}
+
+
 TIMEOUT = 2.0
 VERSION_LINE = b"VERSION 1.6.18\r\n"
 
@@ -308,25 +328,23 @@ class _RealClock:
 
 
 class MemcachedProcess(_RealClock):
-    """A real memcached child process."""
+    """A server child process: real memcached, or pymcd as a daemon (``kind``)."""
 
-    kind = "memcached"
-
-    def __init__(self, flags: tuple[str, ...]) -> None:
+    def __init__(self, flags: tuple[str, ...], kind: str = "memcached") -> None:
+        self.kind = kind
         self.host = "127.0.0.1"
         self.flags = flags
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
-        self._debugtime = False  # Debian's binary is not a debug build
+        # Debian's memcached is not a debug build; the daemon is started with --debugtime
+        self._debugtime = kind == "pymcd-daemon"
 
     def start(self) -> None:
-        kwargs: dict[str, Any] = {}
-        if os.geteuid() == 0:  # memcached refuses to run as root; see the module docstring
-            kwargs["user"] = pwd.getpwnam("nobody").pw_uid
+        command, kwargs = server_command(self.kind)
         for _ in range(5):
             port = _free_port()
             proc = subprocess.Popen(
-                [MEMCACHED_BIN, "-l", self.host, "-p", str(port), *self.flags],
+                [*command, "-l", self.host, "-p", str(port), *self.flags],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 **kwargs,
@@ -344,8 +362,8 @@ class MemcachedProcess(_RealClock):
             proc.kill()
             proc.wait()
             if "Address already in use" not in err:
-                raise RuntimeError(f"memcached {self.flags} did not start: {err}")
-        raise RuntimeError("memcached: no free port")
+                raise RuntimeError(f"{self.kind} {self.flags} did not start: {err}")
+        raise RuntimeError(f"{self.kind}: no free port")
 
     def stop(self) -> None:
         self._close_clock()
@@ -414,13 +432,15 @@ class Target:
 
     def __init__(self, spec: str) -> None:
         self.spec = spec
-        if spec in ("pymcd", "memcached"):
+        if spec in ("pymcd", *PROCESS_KINDS):
             self.kind = spec
             self.address: tuple[str, int] | None = None
             return
         m = re.fullmatch(r"\[?([^\[\]]+?)\]?:(\d+)", spec)
         if m is None:
-            raise pytest.UsageError(f"--target {spec!r}: expected pymcd, memcached or HOST:PORT")
+            raise pytest.UsageError(
+                f"--target {spec!r}: expected pymcd, pymcd-daemon, memcached or HOST:PORT"
+            )
         self.kind = "external"
         self.address = (m.group(1), int(m.group(2)))
 
@@ -430,7 +450,7 @@ class Target:
             if os.environ.get("CI") == "true":
                 pytest.fail(f"{MEMCACHED_BIN} is missing (CI=true)")
             pytest.skip(f"{MEMCACHED_BIN} not installed")
-        if self.kind == "pymcd":
+        if self.kind in ("pymcd", "pymcd-daemon"):
             try:
                 import pymcd.testing  # noqa: F401
             except ImportError as exc:
@@ -438,8 +458,8 @@ class Target:
 
     def backend(self, flags: tuple[str, ...] | None) -> Backend:
         """A new server with these flags, or (``None``) the session's shared one."""
-        if self.kind == "memcached":
-            return MemcachedProcess(flags or ())
+        if self.kind in PROCESS_KINDS:
+            return MemcachedProcess(flags or (), self.kind)
         if self.kind == "pymcd":
             return PymcdServer(flags or ())
         assert self.address is not None
@@ -527,9 +547,10 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     kind = Target(config.getoption("--target")).kind
+    kinds = {kind, "pymcd"} if kind == "pymcd-daemon" else {kind}
     for item in items:
         marker = item.get_closest_marker("target_only")
-        if marker is not None and kind not in marker.args:
+        if marker is not None and not kinds & set(marker.args):
             reason = marker.kwargs.get("reason", "")
             item.add_marker(
                 pytest.mark.skip(

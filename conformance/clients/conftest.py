@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import socket
 import subprocess
 import threading
@@ -29,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import MEMCACHED_BIN, Backend, Server, Target
+from ..conftest import Backend, Server, Target, server_command
 
 
 def require(found: Any, what: str, install: str) -> Any:
@@ -191,11 +190,9 @@ class RestartableServer:
             self.port = self._pymcd.port
             return
         self.port = self.port or _free_tcp_port()
-        kwargs: dict[str, Any] = {}
-        if os.geteuid() == 0:  # memcached refuses root; as in ../conftest.py
-            kwargs["user"] = pwd.getpwnam("nobody").pw_uid
+        command, kwargs = server_command(self.kind)
         self._proc = subprocess.Popen(
-            [MEMCACHED_BIN, "-l", self.host, "-p", str(self.port)],
+            [*command, "-l", self.host, "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             **kwargs,
