@@ -169,6 +169,7 @@ def test_single_key_get_shortcut_edges() -> None:
     assert len(commands) == 5  # "get" alone: ERROR
 
 
+# A read that is one get line, and its near misses.
 ONE_LINE_READS = [
     b"get k\r\n",
     b"get " + b"k" * 250 + b"\r\n",
@@ -220,22 +221,7 @@ def test_single_get_takes_the_plain_one_line_gets() -> None:
     assert logged.single_get(b"get k\r\n") is None  # -vv logs each line: the general path
 
 
-@pytest.mark.parametrize(
-    "read",
-    [
-        b"get k\r\n",
-        b"get " + b"k" * 250 + b"\r\n",
-        b"get " + b"k" * 251 + b"\r\n",
-        b"get \r\n",
-        b"get k\rx\r\n",
-        b"get k\r\r\n",
-        b"get k\0x\r\n",
-        b"get k\n",
-        b"get k x\r\n",
-        b"get k\r\nget j\r\n",
-        b"get k\nx\r\n",
-    ],
-)
+@pytest.mark.parametrize("read", ONE_LINE_READS)
 @pytest.mark.parametrize("logged", [False, True])
 def test_a_read_of_one_get_line(read: bytes, logged: bool) -> None:
     """The shortcut for a read that is one ``get <key>`` line, and its near misses."""
