@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import datetime
 import hashlib
+import importlib
 import json
 import math
 import os
@@ -226,7 +227,7 @@ def started(kind: str, memory_mb: int = BENCH_MEMORY_MB) -> Iterator[Running]:
 
 
 def rss_bytes(pid: int) -> int:
-    return int(_memory_fill().rss_bytes(pid))
+    return int(_script("memory_fill").rss_bytes(pid))
 
 
 def server_stats(port: int) -> dict[str, str]:
@@ -334,34 +335,24 @@ def bytes_per_item(binary: Path, kind: str, items: int = 100_000, value_size: in
     return (after - before) / items
 
 
-def _memory_fill() -> Any:
-    """scripts/memory_fill.py: the one implementation of RSS reading and the -m 64 fill."""
+def _script(name: str) -> Any:
+    """A module of scripts/ (memory_fill: RSS reading and the -m 64 fill, one implementation;
+    bench_fixture: the testing layer's start-up and reset times)."""
     sys.path.insert(0, str(SCRIPTS))
     try:
-        import memory_fill
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(SCRIPTS))
-    return memory_fill
 
 
 def eviction_fill(kinds: Sequence[str]) -> dict[str, dict[str, float]]:
-    fill = _memory_fill().fill
+    fill = _script("memory_fill").fill
     return {kind: fill(kind, 100) for kind in kinds}
-
-
-def _bench_fixture() -> Any:
-    """scripts/bench_fixture.py: the testing layer's start-up and reset times."""
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        import bench_fixture
-    finally:
-        sys.path.remove(str(SCRIPTS))
-    return bench_fixture
 
 
 def fixture_times(runs: int) -> dict[str, dict[str, Any]]:
     """Median and p90 in ms, the name and target of each figure of scripts/bench_fixture.py."""
-    module = _bench_fixture()
+    module = _script("bench_fixture")
     out = {}
     for key, samples in module.measure(runs).items():
         name, target_ms = module.FIGURES[key]
